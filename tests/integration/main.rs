@@ -1,0 +1,1 @@
+//! The one integration test binary: real servers on loopback, real sled in temp dirs.
