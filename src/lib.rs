@@ -5,3 +5,6 @@
 //! - [`clock`]: time as an injected input, so actors, simulators and tests control it.
 
 pub mod clock;
+pub mod ids;
+pub mod store;
+pub mod sync;

@@ -1,0 +1,226 @@
+//! Persistence on sled: one tree per concern, typed keys (see [`codec`]), versioned
+//! values, secrets sealed with the master key (see [`crypto`]).
+//!
+//! Trees: `spaces_by_id`, `users_by_space_user`, `links_by_exchange_id` and its inverse
+//! `links_by_crm_id`, `journal_by_user_seq`, `api_tokens_by_hash`, and `meta` (schema
+//! version, master-key check). All calls are blocking; async callers run them on a
+//! blocking thread.
+
+pub mod codec;
+pub mod crypto;
+mod error;
+pub mod journal;
+pub mod links;
+pub mod spaces;
+pub mod tokens;
+mod tree;
+pub mod users;
+
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+
+pub use error::{StoreError, StoreResult};
+
+use crypto::{Cipher, SealedSecret};
+use journal::JournalEvent;
+use links::LinkRecord;
+use spaces::SpaceRecord;
+use tokens::TokenRecord;
+use tree::TypedTree;
+use users::UserRecord;
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: u32 = 1;
+/// How many journal events are kept per user by default.
+pub const DEFAULT_JOURNAL_LIMIT: usize = 1000;
+
+const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
+const KEY_CHECK_KEY: &[u8] = b"master_key_check";
+const KEY_CHECK_CONTEXT: &str = "meta/master_key_check";
+const KEY_CHECK_TEXT: &str = "exsync master key check";
+
+/// The opened store. Cloning is cheap and shares the database.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    cipher: Cipher,
+    meta: sled::Tree,
+    spaces: TypedTree<SpaceRecord>,
+    users: TypedTree<UserRecord>,
+    links_by_exchange: TypedTree<LinkRecord>,
+    links_by_crm: sled::Tree,
+    journal: TypedTree<JournalEvent>,
+    tokens: TypedTree<TokenRecord>,
+    journal_limit: usize,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+/// Where the sled database lives inside a data directory.
+pub fn database_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("db")
+}
+
+impl Store {
+    /// Opens (creating on first start) the store in `data_dir`. Secrets are sealed with
+    /// `master_key` (base64 of 32 bytes) or, when absent, with the key file in `data_dir`.
+    pub fn open(data_dir: &Path, master_key: Option<&SecretString>) -> StoreResult<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+            context: format!("cannot create data directory {}", data_dir.display()),
+            source,
+        })?;
+        let cipher = match master_key {
+            Some(key) => Cipher::from_base64(secrecy::ExposeSecret::expose_secret(key))?,
+            None => Cipher::load_or_create_key_file(data_dir)?,
+        };
+        let db = sled::Config::new()
+            .path(database_path(data_dir))
+            .mode(sled::Mode::HighThroughput)
+            .open()?;
+        let store = Self {
+            meta: db.open_tree("meta")?,
+            spaces: TypedTree::open(&db, "spaces_by_id")?,
+            users: TypedTree::open(&db, "users_by_space_user")?,
+            links_by_exchange: TypedTree::open(&db, "links_by_exchange_id")?,
+            links_by_crm: db.open_tree("links_by_crm_id")?,
+            journal: TypedTree::open(&db, "journal_by_user_seq")?,
+            tokens: TypedTree::open(&db, "api_tokens_by_hash")?,
+            journal_limit: DEFAULT_JOURNAL_LIMIT,
+            db,
+            cipher,
+        };
+        store.check_schema()?;
+        store.check_master_key()?;
+        Ok(store)
+    }
+
+    fn check_schema(&self) -> StoreResult<()> {
+        match self.meta.get(SCHEMA_VERSION_KEY)? {
+            None => {
+                self.meta
+                    .insert(SCHEMA_VERSION_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+                Ok(())
+            }
+            Some(bytes) => {
+                let found = <[u8; 4]>::try_from(bytes.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| StoreError::Corrupt {
+                        what: "schema version",
+                        reason: "not a 4-byte integer".into(),
+                    })?;
+                if found > SCHEMA_VERSION {
+                    return Err(StoreError::SchemaTooNew {
+                        found,
+                        supported: SCHEMA_VERSION,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Fails fast when the master key is not the one the data directory was written with.
+    fn check_master_key(&self) -> StoreResult<()> {
+        match self.meta.get(KEY_CHECK_KEY)? {
+            Some(bytes) => {
+                let sealed: SealedSecret =
+                    serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+                        what: "master key check",
+                        reason: e.to_string(),
+                    })?;
+                self.cipher.open(KEY_CHECK_CONTEXT, &sealed).map_err(|_| {
+                    StoreError::Crypto(
+                        "the master key does not match the one this data directory was \
+                         created with; set EXSYNC_MASTER_KEY to the original key"
+                            .into(),
+                    )
+                })?;
+                Ok(())
+            }
+            None => {
+                let sealed = self.cipher.seal(
+                    KEY_CHECK_CONTEXT,
+                    &SecretString::from(KEY_CHECK_TEXT.to_owned()),
+                )?;
+                let bytes = serde_json::to_vec(&sealed).map_err(|e| StoreError::Corrupt {
+                    what: "master key check",
+                    reason: e.to_string(),
+                })?;
+                self.meta.insert(KEY_CHECK_KEY, bytes)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Seals a secret for storage under `context`.
+    pub fn seal(&self, context: &str, secret: &SecretString) -> StoreResult<SealedSecret> {
+        self.cipher.seal(context, secret)
+    }
+
+    /// Opens a sealed secret stored under `context`.
+    pub fn open_secret(&self, context: &str, sealed: &SealedSecret) -> StoreResult<SecretString> {
+        self.cipher.open(context, sealed)
+    }
+
+    /// Whether the database answers reads.
+    pub fn is_ready(&self) -> bool {
+        self.meta.get(SCHEMA_VERSION_KEY).is_ok()
+    }
+
+    /// Writes everything buffered to disk.
+    pub fn flush(&self) -> StoreResult<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+/// A store in a fresh temporary directory, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path(), None).expect("store opens");
+    (dir, store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reopening_with_another_master_key_fails_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path(), None).unwrap());
+        let other = SecretString::from(base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            [9u8; 32],
+        ));
+        let err = Store::open(dir.path(), Some(&other)).unwrap_err();
+        assert!(
+            err.to_string().contains("master key does not match"),
+            "{err}"
+        );
+        assert!(Store::open(dir.path(), None).is_ok());
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path(), None).unwrap();
+            store
+                .meta
+                .insert(SCHEMA_VERSION_KEY, &(SCHEMA_VERSION + 1).to_be_bytes())
+                .unwrap();
+            store.flush().unwrap();
+        }
+        assert!(matches!(
+            Store::open(dir.path(), None),
+            Err(StoreError::SchemaTooNew { .. })
+        ));
+    }
+}
