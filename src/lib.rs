@@ -2,9 +2,19 @@
 //! contacts of a Pipeliner CRM space.
 //!
 //! The crate is laid out by responsibility (see `DESIGN.md`, section 2):
-//! - [`clock`]: time as an injected input, so actors, simulators and tests control it.
+//! - [`app`]: start-up and graceful shutdown, one [`app::run`] for `main` and the tests;
+//! - [`cli`] and [`config`]: the command line and layered configuration;
+//! - [`http`]: the admin REST API, its OpenAPI document and Swagger UI;
+//! - [`store`]: persistence on sled, secrets sealed at rest;
+//! - [`sync`]: the pure core (settings and their rules);
+//! - [`ids`], [`clock`], [`telemetry`]: identifiers, injected time, log output.
 
+pub mod app;
+pub mod cli;
 pub mod clock;
+pub mod config;
+pub mod http;
 pub mod ids;
 pub mod store;
 pub mod sync;
+pub mod telemetry;

@@ -1,0 +1,98 @@
+//! Starting and stopping exsync: open the store, make sure an admin token exists, serve
+//! the API until `shutdown` resolves, then let in-flight requests finish and flush.
+//! `main` and the tests both go through [`run`].
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::HttpServer;
+use secrecy::ExposeSecret;
+
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::http::{self, state::AppState};
+use crate::store::tokens::TokenBootstrap;
+use crate::store::{Store, StoreError};
+
+/// How long in-flight requests get to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Why exsync could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The store could not be opened or flushed.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// The HTTP server failed.
+    #[error("the HTTP server failed: {0}")]
+    Server(#[from] std::io::Error),
+}
+
+/// Opens the store in a blocking thread and prepares the admin token.
+async fn open_store(config: &Config) -> Result<(Store, Arc<HashSet<[u8; 32]>>), AppError> {
+    let data_dir = config.data_dir.clone();
+    let master_key = config.master_key.clone();
+    let admin_token = config.admin_token.clone();
+    let (store, bootstrap, hashes) = actix_web::web::block(move || {
+        let store = Store::open(&data_dir, master_key.as_ref())?;
+        let bootstrap = store.bootstrap_admin_token(admin_token.as_ref(), chrono::Utc::now())?;
+        let hashes = store.token_hashes()?;
+        Ok::<_, StoreError>((store, bootstrap, hashes))
+    })
+    .await
+    .map_err(|e| AppError::Server(std::io::Error::other(e.to_string())))??;
+    if let TokenBootstrap::Generated(token) = bootstrap {
+        // Shown once, on the console only: it is stored hashed and never logged.
+        println!(
+            "\nNo admin token was configured, so one was generated. Keep it; it is not \
+             shown again:\n\n    {}\n",
+            token.expose_secret()
+        );
+    }
+    Ok((store, Arc::new(hashes.into_iter().collect())))
+}
+
+/// Runs exsync on `listener` until `shutdown` resolves.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + 'static,
+) -> Result<(), AppError> {
+    let (store, token_hashes) = open_store(&config).await?;
+    let state = AppState {
+        store: store.clone(),
+        token_hashes,
+        clock: Arc::new(SystemClock),
+    };
+    let address = listener.local_addr()?;
+    let mut server = HttpServer::new(move || http::app(state.clone()))
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
+    if let Some(workers) = config.workers {
+        server = server.workers(workers);
+    }
+    let server = server.listen(listener)?.run();
+    let handle = server.handle();
+    tracing::info!(
+        %address,
+        swagger_ui = %format!("http://{address}{}", http::SWAGGER_UI_PATH),
+        "exsync is listening"
+    );
+    let stopper = actix_web::rt::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        handle.stop(true).await;
+    });
+    let served = server.await;
+    stopper.abort();
+    let flushed = actix_web::web::block(move || store.flush())
+        .await
+        .map_err(|e| AppError::Server(std::io::Error::other(e.to_string())))?;
+    served?;
+    flushed?;
+    tracing::info!("exsync stopped");
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `EXSYNC_*`
+//! environment variables, each overriding the one before.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// The keys a file or the environment may set (env: `EXSYNC_` + upper case).
+pub const KEYS: &[&str] = &[
+    "bind",
+    "data_dir",
+    "admin_token",
+    "master_key",
+    "public_url",
+    "log",
+    "log_format",
+    "workers",
+];
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything `exsync serve` needs to start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on (`EXSYNC_BIND`).
+    pub bind: SocketAddr,
+    /// Directory for the database and the generated master key (`EXSYNC_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// The admin token (`EXSYNC_ADMIN_TOKEN`); generated and printed once when unset.
+    #[serde(default)]
+    pub admin_token: Option<SecretString>,
+    /// Base64 of a 32-byte key sealing secrets at rest (`EXSYNC_MASTER_KEY`); a key file
+    /// in the data directory otherwise.
+    #[serde(default)]
+    pub master_key: Option<SecretString>,
+    /// The base URL upstreams use to reach exsync's webhooks (`EXSYNC_PUBLIC_URL`).
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// The log filter, e.g. `info` or `exsync=debug` (`EXSYNC_LOG`).
+    pub log: String,
+    /// `text` or `json` (`EXSYNC_LOG_FORMAT`).
+    pub log_format: LogFormat,
+    /// HTTP worker threads; the number of cores when unset (`EXSYNC_WORKERS`).
+    #[serde(default)]
+    pub workers: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct Defaults {
+    bind: &'static str,
+    data_dir: &'static str,
+    log: &'static str,
+    log_format: LogFormat,
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file named with `--config` does not exist.
+    #[error("the configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    /// A value is missing or has the wrong shape.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// The layered sources: defaults, the file (if any), then the environment.
+    pub fn figment(file: Option<&Path>) -> Figment {
+        let mut figment = Figment::from(Serialized::defaults(Defaults {
+            bind: "127.0.0.1:8080",
+            data_dir: "./data",
+            log: "info",
+            log_format: LogFormat::Text,
+        }));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment.merge(Env::prefixed("EXSYNC_").only(KEYS))
+    }
+
+    /// Loads the configuration from the file (if any) and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ConfigError::MissingFile(file.to_owned()));
+            }
+        }
+        Self::from_figment(Self::figment(file))
+    }
+
+    /// Extracts and checks a configuration from any set of sources.
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if let Some(url) = &config.public_url {
+            let parsed = reqwest::Url::parse(url).map_err(|e| {
+                ConfigError::Invalid(format!("public_url {url:?} is not a valid URL: {e}"))
+            })?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(ConfigError::Invalid(format!(
+                    "public_url {url:?} must start with http:// or https://"
+                )));
+            }
+        }
+        if config.workers == Some(0) {
+            return Err(ConfigError::Invalid("workers must be at least 1".into()));
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn defaults_then_file_then_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "exsync.toml",
+                "bind = \"127.0.0.1:9000\"\ndata_dir = \"/var/lib/exsync\"\nlog = \"debug\"\n",
+            )?;
+            jail.set_env("EXSYNC_LOG", "warn");
+            jail.set_env("EXSYNC_ADMIN_TOKEN", "from-env");
+            jail.set_env("EXSYNC_TICK_UNKNOWN", "ignored");
+            let config = Config::load(Some(Path::new("exsync.toml"))).expect("loads");
+            assert_eq!(config.bind, "127.0.0.1:9000".parse().unwrap());
+            assert_eq!(config.data_dir, PathBuf::from("/var/lib/exsync"));
+            assert_eq!(config.log, "warn");
+            assert_eq!(config.log_format, LogFormat::Text);
+            assert_eq!(
+                config.admin_token.as_ref().map(|t| t.expose_secret()),
+                Some("from-env")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn defaults_alone_are_usable() {
+        figment::Jail::expect_with(|_| {
+            let config = Config::load(None).expect("loads");
+            assert_eq!(config.bind, "127.0.0.1:8080".parse().unwrap());
+            assert_eq!(config.data_dir, PathBuf::from("./data"));
+            assert!(config.admin_token.is_none());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("EXSYNC_LOG_FORMAT", "xml");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("log_format"), "{err}");
+            jail.set_env("EXSYNC_LOG_FORMAT", "json");
+            jail.set_env("EXSYNC_PUBLIC_URL", "ftp://x");
+            assert!(Config::load(None).is_err());
+            jail.create_file("typo.toml", "bnid = \"x\"\n")?;
+            assert!(Config::load(Some(Path::new("typo.toml"))).is_err());
+            assert!(matches!(
+                Config::load(Some(Path::new("absent.toml"))),
+                Err(ConfigError::MissingFile(_))
+            ));
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,196 @@
+//! The one error type of the REST layer: a status, a stable snake_case code, a sentence,
+//! and optional details, always answered as JSON (`ErrorBody`).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::store::StoreError;
+
+/// The JSON body of every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable snake_case code a program can branch on, e.g. `space_not_found`.
+    #[schema(example = "validation_failed")]
+    pub code: String,
+    /// What went wrong and what to do about it, as a sentence.
+    #[schema(
+        example = "settings.sync_preference: sync_preference applies only when sync_type is crm_to_exchange"
+    )]
+    pub message: String,
+    /// Structured details, e.g. `{ "field": "settings.sync_preference" }`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}
+
+/// An error answered to an API caller.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    details: Option<serde_json::Value>,
+}
+
+impl ApiError {
+    /// An error with this status, code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// Adds structured details.
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// 422: a value breaks a rule; `field` names it.
+    pub fn validation(field: &str, reason: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            format!("{field}: {reason}"),
+        )
+        .with_details(serde_json::json!({ "field": field }))
+    }
+
+    /// 404 for a space id that is not registered.
+    pub fn space_not_found(space: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "space_not_found",
+            format!("no space with id {space:?} is registered"),
+        )
+    }
+
+    /// 404 for a user id that is not activated in the space.
+    pub fn user_not_found(space: &str, user: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "user_not_found",
+            format!("no user with id {user:?} exists in space {space:?}"),
+        )
+    }
+
+    /// 409: the request conflicts with the current state.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// 400: the request itself is malformed.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 500: exsync failed; the message says where, never what a secret is.
+    pub fn internal(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, code, message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Crypto(message) => Self::internal("secret_unreadable", message),
+            StoreError::NotFound(what) => Self::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("{what} not found"),
+            ),
+            other => {
+                tracing::error!(error = %other, "store failure");
+                Self::internal("store_failed", format!("the data store failed: {other}"))
+            }
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        response.json(ErrorBody {
+            code: self.code.to_owned(),
+            message: self.message.clone(),
+            details: self.details.clone(),
+        })
+    }
+}
+
+/// Turns actix's JSON body errors into `ApiError`s: malformed JSON and unknown fields are
+/// 400, values of the wrong shape are 422, a wrong content type is 415.
+pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as E;
+    let api = match &err {
+        E::Deserialize(inner) if inner.is_data() => {
+            let text = inner.to_string();
+            if text.starts_with("unknown field") {
+                ApiError::bad_request("unknown_field", format!("the request body has {text}"))
+            } else {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation_failed",
+                    format!("the request body is invalid: {text}"),
+                )
+            }
+        }
+        E::Deserialize(inner) => ApiError::bad_request(
+            "malformed_json",
+            format!("the request body is not valid JSON: {inner}"),
+        ),
+        E::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the request body as application/json",
+        ),
+        E::OverflowKnownLength { .. } | E::Overflow { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is too large",
+        ),
+        _ => ApiError::bad_request(
+            "malformed_json",
+            format!("the request body could not be read: {err}"),
+        ),
+    };
+    api.into()
+}
+
+/// Turns query-string errors into 400 `invalid_query`.
+pub fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _req: &HttpRequest,
+) -> actix_web::Error {
+    ApiError::bad_request(
+        "invalid_query",
+        format!("the query string is invalid: {err}"),
+    )
+    .into()
+}
+
+/// Answers unknown routes with a JSON 404.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        format!("there is no route {} {}", req.method(), req.path()),
+    ))
+}

@@ -1,0 +1,95 @@
+//! The admin REST API (actix-web): one file per route group, every route documented with
+//! utoipa and registered through utoipa-actix-web so the router and the spec cannot drift,
+//! plus the vendored Swagger UI.
+
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod openapi;
+pub mod request_log;
+pub mod space_models;
+pub mod spaces;
+pub mod state;
+pub mod user_models;
+pub mod users;
+pub mod validate;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App};
+use utoipa::OpenApi;
+use utoipa_actix_web::{scope, AppExt, UtoipaApp};
+use utoipa_swagger_ui::SwaggerUi;
+
+use state::AppState;
+
+/// Where the spec is served.
+pub const OPENAPI_PATH: &str = "/api-docs/openapi.json";
+/// Where Swagger UI is served.
+pub const SWAGGER_UI_PATH: &str = "/swagger-ui/";
+
+/// Registers every documented route on `app`.
+pub fn register<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.openapi(openapi::ApiDoc::openapi())
+        .service(health::healthz)
+        .service(health::readyz)
+        .service(
+            scope("/api/v1")
+                .wrap(from_fn(auth::require_admin_token))
+                .configure(spaces::routes)
+                .configure(users::routes),
+        )
+}
+
+/// The OpenAPI document, generated from the routes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    register(App::new().into_utoipa_app()).split_for_parts().1
+}
+
+/// The OpenAPI document as pretty-printed JSON, as committed in `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut json = openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot render the spec: {e}\"}}"));
+    json.push('\n');
+    json
+}
+
+/// The whole web application: the API, the spec, Swagger UI, and JSON errors for
+/// everything that goes wrong before a handler runs.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, api) = register(
+        App::new()
+            .into_utoipa_app()
+            .app_data(web::Data::new(state))
+            .app_data(web::JsonConfig::default().error_handler(error::json_error))
+            .app_data(web::QueryConfig::default().error_handler(error::query_error)),
+    )
+    .split_for_parts();
+    app.service(
+        SwaggerUi::new("/swagger-ui/{_:.*}")
+            .url(OPENAPI_PATH, api)
+            .config(
+                utoipa_swagger_ui::Config::default()
+                    .validator_url("none")
+                    .persist_authorization(true),
+            ),
+    )
+    .service(web::redirect("/swagger-ui", SWAGGER_UI_PATH))
+    .default_service(web::to(error::not_found))
+    .wrap(from_fn(request_log::log_request))
+}

@@ -1,0 +1,51 @@
+//! The OpenAPI document: metadata, the bearer security scheme, and the shared schemas.
+//! Paths are collected from the router itself (see [`super::register`]), so the spec and
+//! the routes cannot drift.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::error::ErrorBody;
+
+/// The static part of the spec.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "exsync admin API",
+        description = "Administers exsync, the contact sync engine between Microsoft Exchange \
+                       and Pipeliner CRM: register spaces, switch their integration on, \
+                       activate users and inspect their sync. Every /api/v1 route needs the \
+                       admin token as a bearer token. Errors are JSON with a stable `code` and \
+                       a human `message`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "spaces", description = "Pipeliner spaces and their integration switch"),
+        (name = "users", description = "Users of a space: activation, settings, status"),
+        (name = "health", description = "Probes for orchestrators, open without a token")
+    )
+)]
+pub struct ApiDoc;
+
+/// Adds the `admin_token` bearer scheme that admin routes require.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "admin_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The admin token: set with EXSYNC_ADMIN_TOKEN, or generated and \
+                         printed on first start.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}

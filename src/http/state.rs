@@ -1,0 +1,36 @@
+//! What every request handler can reach: the store, the admin tokens, the clock.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::clock::SharedClock;
+use crate::store::Store;
+
+use super::error::ApiError;
+
+/// Shared application state, cloned into each worker.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// SHA-256 hashes of the valid admin tokens.
+    pub token_hashes: Arc<HashSet<[u8; 32]>>,
+    /// The source of "now".
+    pub clock: SharedClock,
+}
+
+impl AppState {
+    /// Runs blocking store work on a blocking thread, off the async workers.
+    pub async fn blocking<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Store) -> Result<T, ApiError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        actix_web::web::block(move || work(store))
+            .await
+            .map_err(|_| {
+                ApiError::internal("worker_failed", "a storage worker stopped unexpectedly")
+            })?
+    }
+}

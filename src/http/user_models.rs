@@ -1,0 +1,175 @@
+//! Request and answer bodies of the users routes. The password is write-only.
+
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::store::users::{SyncStatus, UserRecord, UserState};
+use crate::sync::settings::{ConflictPolicy, FolderChoice, SyncPreference, SyncType, UserSettings};
+
+/// On-premises Exchange credentials.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsInput {
+    /// The mailbox password; write-only.
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+    /// The EWS endpoint, e.g. `https://mail.example.com/EWS/Exchange.asmx`.
+    pub ews_url: Option<String>,
+    /// The logon name, when it differs from the e-mail.
+    pub username: Option<String>,
+    /// The Windows domain.
+    pub domain: Option<String>,
+}
+
+/// A user to activate (or reconfigure).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivateUser {
+    /// The mailbox e-mail address.
+    #[schema(example = "jane@acme.com")]
+    pub email: String,
+    /// The user's Pipeliner Client id; found by e-mail when absent.
+    pub pipeliner_user_id: Option<String>,
+    /// On-premises Exchange credentials; absent for Exchange Online.
+    pub credentials: Option<CredentialsInput>,
+    /// Sync settings.
+    pub settings: UserSettings,
+}
+
+/// Changes to a user's settings; absent fields stay as they are.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    /// New sync type. Leaving `crm_to_exchange` drops the sync preference.
+    pub sync_type: Option<SyncType>,
+    /// New sync preference (only with `crm_to_exchange`).
+    pub sync_preference: Option<SyncPreference>,
+    /// New delete protection.
+    pub delete_protection: Option<bool>,
+    /// New folder.
+    pub folder: Option<FolderChoice>,
+    /// New conflict policy.
+    pub conflict_policy: Option<ConflictPolicy>,
+}
+
+impl SettingsPatch {
+    /// The settings after this patch, before validation.
+    pub fn applied_to(self, current: &UserSettings) -> UserSettings {
+        let sync_type = self.sync_type.unwrap_or(current.sync_type);
+        let sync_preference = match (self.sync_preference, sync_type) {
+            (Some(preference), _) => Some(preference),
+            (None, SyncType::CrmToExchange) => current.sync_preference,
+            (None, _) => None,
+        };
+        UserSettings {
+            sync_type,
+            sync_preference,
+            delete_protection: self.delete_protection.unwrap_or(current.delete_protection),
+            folder: self.folder.unwrap_or_else(|| current.folder.clone()),
+            conflict_policy: self.conflict_policy.unwrap_or(current.conflict_policy),
+        }
+    }
+}
+
+/// The `?purge=` option of deactivation.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DeactivateQuery {
+    /// Also drop the user's contact links and journal.
+    #[serde(default)]
+    pub purge: bool,
+}
+
+/// On-premises credentials as answered: the password only as "set".
+#[derive(Serialize, ToSchema)]
+pub struct CredentialsView {
+    /// Whether a password is stored.
+    pub password_set: bool,
+    /// The EWS endpoint.
+    pub ews_url: Option<String>,
+    /// The logon name.
+    pub username: Option<String>,
+    /// The Windows domain.
+    pub domain: Option<String>,
+}
+
+/// A user with settings and status.
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
+    /// The user id.
+    pub id: String,
+    /// The space id.
+    pub space: String,
+    /// The mailbox e-mail address.
+    pub email: String,
+    /// The user's Pipeliner Client id, when known.
+    pub pipeliner_user_id: Option<String>,
+    /// On-premises credentials, when given.
+    pub credentials: Option<CredentialsView>,
+    /// Sync settings.
+    pub settings: UserSettings,
+    /// Life-cycle state.
+    pub state: UserState,
+    /// When the user was (last) activated.
+    pub activated_at: DateTime<Utc>,
+    /// When the record last changed.
+    pub updated_at: DateTime<Utc>,
+    /// What the sync has done.
+    pub status: SyncStatus,
+    /// The status in one sentence, saying what to do when something needs doing.
+    #[schema(example = "No sync has run yet.")]
+    pub summary: String,
+}
+
+impl UserView {
+    /// The view of a user of a space whose integration is on or off.
+    pub fn new(user: &UserRecord, integration_enabled: bool) -> Self {
+        Self {
+            id: user.id.to_string(),
+            space: user.space.to_string(),
+            email: user.email.clone(),
+            pipeliner_user_id: user.pipeliner_user_id.clone(),
+            credentials: user.credentials.as_ref().map(|c| CredentialsView {
+                password_set: true,
+                ews_url: c.ews_url.clone(),
+                username: c.username.clone(),
+                domain: c.domain.clone(),
+            }),
+            settings: user.settings.clone(),
+            state: user.state,
+            activated_at: user.activated_at,
+            updated_at: user.updated_at,
+            status: user.status.clone(),
+            summary: summary(user, integration_enabled),
+        }
+    }
+}
+
+fn summary(user: &UserRecord, integration_enabled: bool) -> String {
+    match user.state {
+        UserState::Deactivated => {
+            "Deactivated: nothing syncs. Activate the user again to resume.".into()
+        }
+        UserState::Paused => "Paused by an admin: resume the user to sync again.".into(),
+        UserState::NeedsConfirmation => {
+            "A sync would delete more contacts than the threshold allows: confirm or reject \
+             the pending deletes."
+                .into()
+        }
+        UserState::Error => match &user.status.last_error {
+            Some(error) => format!("The last sync failed: {}", error.message),
+            None => "The last sync failed.".into(),
+        },
+        UserState::Activated if !integration_enabled => {
+            "The integration is switched off for this space: no sync runs until it is \
+             switched on."
+                .into()
+        }
+        UserState::Activated => match user.status.last_sync_finished_at {
+            None => "No sync has run yet.".into(),
+            Some(at) => format!("Last sync finished at {}.", at.to_rfc3339()),
+        },
+    }
+}
