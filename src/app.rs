@@ -62,10 +62,12 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + 'static,
 ) -> Result<(), AppError> {
     let (store, token_hashes) = open_store(&config).await?;
+    let (held, mut released) = tokio::sync::mpsc::channel::<()>(1);
     let state = AppState {
         store: store.clone(),
         token_hashes,
         clock: Arc::new(SystemClock),
+        held,
     };
     let address = listener.local_addr()?;
     let mut server = HttpServer::new(move || http::app(state.clone()))
@@ -88,6 +90,14 @@ pub async fn run(
     });
     let served = server.await;
     stopper.abort();
+    // Worker threads drop their copies of the state as they wind down; wait for the last
+    // one so the database is closed when `run` returns.
+    if tokio::time::timeout(SHUTDOWN_GRACE, released.recv())
+        .await
+        .is_err()
+    {
+        tracing::warn!("a worker still holds the store after the grace period");
+    }
     let flushed = actix_web::web::block(move || store.flush())
         .await
         .map_err(|e| AppError::Server(std::io::Error::other(e.to_string())))?;

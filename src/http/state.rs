@@ -17,6 +17,9 @@ pub struct AppState {
     pub token_hashes: Arc<HashSet<[u8; 32]>>,
     /// The source of "now".
     pub clock: SharedClock,
+    /// Held by every clone; when the last clone is gone the receiver in [`crate::app`]
+    /// learns that no worker holds the store any more, so it can be closed.
+    pub held: tokio::sync::mpsc::Sender<()>,
 }
 
 impl AppState {

@@ -1,1 +1,8 @@
 //! The one integration test binary: real servers on loopback, real sled in temp dirs.
+
+mod api_spaces;
+mod api_users;
+mod auth;
+mod common;
+mod contract;
+mod persistence;
