@@ -170,7 +170,7 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("EXSYNC_LOG_FORMAT", "xml");
             let err = Config::load(None).unwrap_err().to_string();
-            assert!(err.contains("log_format"), "{err}");
+            assert!(err.to_lowercase().contains("log_format"), "{err}");
             jail.set_env("EXSYNC_LOG_FORMAT", "json");
             jail.set_env("EXSYNC_PUBLIC_URL", "ftp://x");
             assert!(Config::load(None).is_err());
