@@ -1,0 +1,60 @@
+//! Delta rounds on a contacts folder: follow `@odata.nextLink` to the `@odata.deltaLink`;
+//! a round that stops half-way returns an error and its partial results are dropped, so
+//! the stored link only advances after a complete round.
+
+use reqwest::Method;
+
+use super::folders::urlencode;
+use super::models::{DeltaItem, DeltaRound, GraphContact};
+use super::{GraphClient, GraphError, Replay};
+
+impl GraphClient {
+    /// One complete delta round, starting from `delta_link` or, when `None`, from scratch
+    /// (a full enumeration of the folder). An expired link gives
+    /// [`GraphError::SyncStateExpired`].
+    pub async fn delta_round(
+        &self,
+        mailbox: &str,
+        folder: &str,
+        delta_link: Option<&str>,
+    ) -> Result<DeltaRound, GraphError> {
+        let mut next = delta_link.map(str::to_owned).unwrap_or_else(|| {
+            format!(
+                "{}/contactFolders/{}/contacts/delta",
+                self.user_path(mailbox),
+                urlencode(folder)
+            )
+        });
+        let mut items = Vec::new();
+        loop {
+            let page = self
+                .send(mailbox, Method::GET, &next, None, Replay::Safe)
+                .await?;
+            let values = page.body["value"]
+                .as_array()
+                .ok_or_else(|| GraphError::Malformed("a delta page without value".into()))?;
+            for value in values {
+                let id = value["id"]
+                    .as_str()
+                    .ok_or_else(|| GraphError::Malformed("a delta entry without id".into()))?;
+                if value.get("@removed").is_some() {
+                    items.push(DeltaItem::Removed { id: id.to_owned() });
+                } else if let Some(contact) = GraphContact::from_json(value.clone()) {
+                    items.push(DeltaItem::Upsert(contact));
+                }
+            }
+            if let Some(link) = page.body["@odata.nextLink"].as_str() {
+                next = link.to_owned();
+            } else if let Some(link) = page.body["@odata.deltaLink"].as_str() {
+                return Ok(DeltaRound {
+                    items,
+                    delta_link: link.to_owned(),
+                });
+            } else {
+                return Err(GraphError::Malformed(
+                    "a delta page with neither nextLink nor deltaLink".into(),
+                ));
+            }
+        }
+    }
+}

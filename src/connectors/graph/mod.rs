@@ -1,0 +1,283 @@
+//! The Microsoft Graph v1.0 client: app-only sign-in, contact folders, contacts, delta,
+//! `$batch` and change-notification subscriptions.
+//!
+//! Every call goes through [`GraphClient::send`], which adds the bearer token,
+//! `Prefer: IdType="ImmutableId"` and `odata.maxpagesize`, keeps at most four requests in
+//! flight per mailbox, applies the timeout, maps Graph's error envelope to
+//! [`GraphError`], and retries what may be retried (honouring `Retry-After`).
+
+mod auth;
+pub mod batch;
+pub mod contacts;
+pub mod delta;
+pub mod error;
+pub mod folders;
+pub mod models;
+pub mod subscriptions;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::Method;
+use secrecy::SecretString;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+pub use error::GraphError;
+
+use crate::clock::SharedClock;
+use crate::connectors::retry::{parse_retry_after, Retriable, RetryAdvice, RetryPolicy};
+
+/// Graph allows this many concurrent requests per app and mailbox.
+pub const MAILBOX_CONCURRENCY: usize = 4;
+
+/// How to reach Graph for one tenant.
+#[derive(Clone)]
+pub struct GraphConfig {
+    /// The version root, e.g. `https://graph.microsoft.com/v1.0`.
+    pub graph_url: String,
+    /// The sign-in root, e.g. `https://login.microsoftonline.com`.
+    pub login_url: String,
+    /// The tenant id.
+    pub tenant_id: String,
+    /// The app's client id.
+    pub client_id: String,
+    /// The app's client secret.
+    pub client_secret: SecretString,
+    /// Items per page asked for with `odata.maxpagesize`.
+    pub page_size: u32,
+    /// Timeout of every request.
+    pub timeout: Duration,
+    /// Retries of failed calls.
+    pub retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for GraphConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphConfig")
+            .field("graph_url", &self.graph_url)
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GraphConfig {
+    /// A configuration with exsync's defaults: pages of 100, 30 s timeout.
+    pub fn new(
+        graph_url: impl Into<String>,
+        login_url: impl Into<String>,
+        tenant_id: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: SecretString,
+    ) -> Self {
+        Self {
+            graph_url: graph_url.into().trim_end_matches('/').to_owned(),
+            login_url: login_url.into().trim_end_matches('/').to_owned(),
+            tenant_id: tenant_id.into(),
+            client_id: client_id.into(),
+            client_secret,
+            page_size: 100,
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// An answer from Graph that was a success.
+#[derive(Debug)]
+pub struct GraphResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The JSON body (`Null` when empty).
+    pub body: Value,
+}
+
+/// Whether a failed call may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    /// Safe to repeat (reads, PATCH, DELETE).
+    Safe,
+    /// A create: repeated only when Graph said it did not run it (429).
+    OnlyIfThrottled,
+}
+
+/// A Graph client for one tenant. Cloning is cheap and shares the token and the
+/// per-mailbox limits.
+#[derive(Clone)]
+pub struct GraphClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: GraphConfig,
+    http: reqwest::Client,
+    clock: SharedClock,
+    token: tokio::sync::Mutex<Option<auth::CachedToken>>,
+    mailboxes: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl std::fmt::Debug for GraphClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphClient")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GraphClient {
+    /// A client for `config`, reading time from `clock` (token expiry).
+    pub fn new(config: GraphConfig, http: reqwest::Client, clock: SharedClock) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                http,
+                clock,
+                token: tokio::sync::Mutex::new(None),
+                mailboxes: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &GraphConfig {
+        &self.inner.config
+    }
+
+    fn mailbox_limit(&self, mailbox: &str) -> Arc<Semaphore> {
+        let mut map = self
+            .inner
+            .mailboxes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        map.entry(mailbox.to_ascii_lowercase())
+            .or_insert_with(|| Arc::new(Semaphore::new(MAILBOX_CONCURRENCY)))
+            .clone()
+    }
+
+    /// An absolute URL for a path below the version root (absolute URLs pass through).
+    pub fn url(&self, path_or_url: &str) -> String {
+        if path_or_url.starts_with("http://") || path_or_url.starts_with("https://") {
+            path_or_url.to_owned()
+        } else {
+            format!("{}{}", self.inner.config.graph_url, path_or_url)
+        }
+    }
+
+    /// Sends one request for `mailbox`, with retries as `replay` allows.
+    pub async fn send(
+        &self,
+        mailbox: &str,
+        method: Method,
+        path_or_url: &str,
+        body: Option<&Value>,
+        replay: Replay,
+    ) -> Result<GraphResponse, GraphError> {
+        let url = self.url(path_or_url);
+        let what = format!("{method} {}", strip_query(path_or_url));
+        self.inner
+            .config
+            .retry
+            .run(&what, || async {
+                self.send_once(mailbox, method.clone(), &url, body)
+                    .await
+                    .map_err(|e| match (replay, &e) {
+                        (Replay::OnlyIfThrottled, GraphError::Throttled { .. })
+                        | (Replay::Safe, _) => Attempt::Retry(e),
+                        (Replay::OnlyIfThrottled, _) => Attempt::Stop(e),
+                    })
+            })
+            .await
+            .map_err(Attempt::into_inner)
+    }
+
+    async fn send_once(
+        &self,
+        mailbox: &str,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<GraphResponse, GraphError> {
+        let token = self.token().await?;
+        let limit = self.mailbox_limit(mailbox);
+        let _permit = limit
+            .acquire_owned()
+            .await
+            .map_err(|_| GraphError::Transport("the mailbox limiter was closed".into()))?;
+        let mut request = self
+            .inner
+            .http
+            .request(method, url)
+            .bearer_auth(&token)
+            .header(
+                "Prefer",
+                format!(
+                    "odata.maxpagesize={}, IdType=\"ImmutableId\"",
+                    self.inner.config.page_size
+                ),
+            )
+            .timeout(self.inner.config.timeout);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(error::transport)?;
+        let status = response.status().as_u16();
+        let retry_after = parse_retry_after(response.headers().get("retry-after"));
+        let text = response.text().await.map_err(error::transport)?;
+        let body = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            match serde_json::from_str::<Value>(&text) {
+                Ok(v) => v,
+                Err(e) if (200..300).contains(&status) => {
+                    return Err(GraphError::Malformed(e.to_string()))
+                }
+                Err(_) => Value::Null,
+            }
+        };
+        if (200..300).contains(&status) {
+            return Ok(GraphResponse { status, body });
+        }
+        if status == 401 {
+            self.forget_token().await;
+        }
+        Err(error::from_status(status, &body, retry_after))
+    }
+}
+
+fn strip_query(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
+}
+
+/// A failed attempt, with the decision whether [`GraphClient::send`] may repeat it.
+#[derive(Debug)]
+enum Attempt {
+    Retry(GraphError),
+    Stop(GraphError),
+}
+
+impl Attempt {
+    fn into_inner(self) -> GraphError {
+        match self {
+            Attempt::Retry(e) | Attempt::Stop(e) => e,
+        }
+    }
+}
+
+impl Retriable for Attempt {
+    fn advice(&self) -> RetryAdvice {
+        match self {
+            Attempt::Retry(e) => e.advice(),
+            Attempt::Stop(_) => RetryAdvice::Fail,
+        }
+    }
+}
+
+impl std::fmt::Display for Attempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Attempt::Retry(e) | Attempt::Stop(e) => e.fmt(f),
+        }
+    }
+}
