@@ -4,7 +4,7 @@
 //! The crate is laid out by responsibility (see `DESIGN.md`, section 2):
 //! - [`app`]: start-up and graceful shutdown, one [`app::run`] for `main` and the tests;
 //! - [`cli`] and [`config`]: the command line and layered configuration;
-//! - [`connectors`]: clients for Microsoft Graph (and Pipeliner);
+//! - [`connectors`]: clients for Microsoft Graph and Pipeliner;
 //! - [`http`]: the admin REST API, its OpenAPI document and Swagger UI;
 //! - [`store`]: persistence on sled, secrets sealed at rest;
 //! - [`sync`]: the pure core (settings and their rules);

@@ -2,4 +2,5 @@
 //! policy. They speak each upstream's JSON; what the fields mean is `sync`'s business.
 
 pub mod graph;
+pub mod pipeliner;
 pub mod retry;

@@ -82,6 +82,42 @@ impl RetryPolicy {
     }
 }
 
+/// A failed attempt, with the caller's decision whether it may be repeated: a create
+/// that failed in a way that may have committed must not be sent again.
+#[derive(Debug)]
+pub enum Attempt<E> {
+    /// May be repeated as the error advises.
+    Retry(E),
+    /// Must not be repeated.
+    Stop(E),
+}
+
+impl<E> Attempt<E> {
+    /// The error itself.
+    pub fn into_inner(self) -> E {
+        match self {
+            Attempt::Retry(e) | Attempt::Stop(e) => e,
+        }
+    }
+}
+
+impl<E: Retriable> Retriable for Attempt<E> {
+    fn advice(&self) -> RetryAdvice {
+        match self {
+            Attempt::Retry(e) => e.advice(),
+            Attempt::Stop(_) => RetryAdvice::Fail,
+        }
+    }
+}
+
+impl<E: std::fmt::Display> std::fmt::Display for Attempt<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Attempt::Retry(e) | Attempt::Stop(e) => e.fmt(f),
+        }
+    }
+}
+
 /// Parses a `Retry-After` header given in seconds (the form Graph and most APIs use).
 pub fn parse_retry_after(value: Option<&reqwest::header::HeaderValue>) -> Option<Duration> {
     value

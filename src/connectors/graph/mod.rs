@@ -27,7 +27,7 @@ use tokio::sync::Semaphore;
 pub use error::GraphError;
 
 use crate::clock::SharedClock;
-use crate::connectors::retry::{parse_retry_after, Retriable, RetryAdvice, RetryPolicy};
+use crate::connectors::retry::{parse_retry_after, Attempt, RetryPolicy};
 
 /// Graph allows this many concurrent requests per app and mailbox.
 pub const MAILBOX_CONCURRENCY: usize = 4;
@@ -248,36 +248,4 @@ impl GraphClient {
 
 fn strip_query(url: &str) -> &str {
     url.split('?').next().unwrap_or(url)
-}
-
-/// A failed attempt, with the decision whether [`GraphClient::send`] may repeat it.
-#[derive(Debug)]
-enum Attempt {
-    Retry(GraphError),
-    Stop(GraphError),
-}
-
-impl Attempt {
-    fn into_inner(self) -> GraphError {
-        match self {
-            Attempt::Retry(e) | Attempt::Stop(e) => e,
-        }
-    }
-}
-
-impl Retriable for Attempt {
-    fn advice(&self) -> RetryAdvice {
-        match self {
-            Attempt::Retry(e) => e.advice(),
-            Attempt::Stop(_) => RetryAdvice::Fail,
-        }
-    }
-}
-
-impl std::fmt::Display for Attempt {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Attempt::Retry(e) | Attempt::Stop(e) => e.fmt(f),
-        }
-    }
 }

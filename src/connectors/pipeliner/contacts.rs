@@ -1,0 +1,218 @@
+//! Contacts: delta by `modified` (cursor pages of 100, soft deletes included, repeated
+//! entries dropped by id and revision), single reads, and batch writes with per-item
+//! results.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use reqwest::Method;
+use serde_json::Value;
+
+use super::{PipelinerClient, PipelinerError, MAX_PAGE};
+
+/// The timestamp format of Pipeliner's `filter[modified]` (UTC).
+pub const FILTER_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// Reads Pipeliner's zone-less UTC timestamps (`2026-01-01T10:00:00`, optionally with
+/// fractions or a zone).
+pub fn parse_time(value: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f")
+                .or_else(|_| NaiveDateTime::parse_from_str(value, FILTER_TIME_FORMAT))
+                .ok()
+                .map(|t| t.and_utc())
+        })
+}
+
+/// The contacts changed since a watermark.
+#[derive(Debug, Clone, Default)]
+pub struct ContactChanges {
+    /// Each changed contact once (latest revision), deleted ones with `is_deleted: true`.
+    pub contacts: Vec<Value>,
+    /// The newest `modified` seen, the next watermark.
+    pub newest_modified: Option<DateTime<Utc>>,
+}
+
+/// The result of one item of a batch write: the contact id, or why it failed.
+pub type ItemResult = Result<String, PipelinerError>;
+
+fn revision(contact: &Value) -> i64 {
+    contact["revision"].as_i64().unwrap_or(0)
+}
+
+impl PipelinerClient {
+    /// Every contact modified at or after `since` (all contacts when `None`), deleted
+    /// ones included, with their sharing expanded.
+    pub async fn contacts_modified_since(
+        &self,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<ContactChanges, PipelinerError> {
+        let mut by_id: HashMap<String, Value> = HashMap::new();
+        let mut order: Vec<String> = Vec::new();
+        let mut newest = None;
+        let mut after: Option<String> = None;
+        loop {
+            let mut query = vec![
+                ("first", MAX_PAGE.to_string()),
+                ("order-by", "modified".to_owned()),
+                ("include-deleted", "true".to_owned()),
+                ("expand", "sharing_clients".to_owned()),
+            ];
+            if let Some(since) = since {
+                query.push((
+                    "filter[modified]",
+                    since.format(FILTER_TIME_FORMAT).to_string(),
+                ));
+                query.push(("filter-op[modified]", "gte".to_owned()));
+            }
+            if let Some(cursor) = &after {
+                query.push(("after", cursor.clone()));
+            }
+            let page = self
+                .send(Method::GET, "/entities/Contacts", &query, None, true)
+                .await?;
+            let items = page
+                .data
+                .as_array()
+                .ok_or_else(|| PipelinerError::Malformed("a contact page without a list".into()))?;
+            for contact in items {
+                let Some(id) = contact["id"].as_str() else {
+                    return Err(PipelinerError::Malformed("a contact without an id".into()));
+                };
+                if let Some(modified) = contact["modified"].as_str().and_then(parse_time) {
+                    newest = newest.max(Some(modified));
+                }
+                match by_id.get(id) {
+                    Some(seen) if revision(seen) >= revision(contact) => {}
+                    Some(_) => {
+                        by_id.insert(id.to_owned(), contact.clone());
+                    }
+                    None => {
+                        order.push(id.to_owned());
+                        by_id.insert(id.to_owned(), contact.clone());
+                    }
+                }
+            }
+            let has_next = page.page_info["has_next_page"].as_bool().unwrap_or(false);
+            let cursor = page.page_info["end_cursor"].as_str().map(str::to_owned);
+            match (has_next, cursor) {
+                (true, Some(cursor)) if !items.is_empty() => after = Some(cursor),
+                _ => break,
+            }
+        }
+        Ok(ContactChanges {
+            contacts: order
+                .into_iter()
+                .filter_map(|id| by_id.remove(&id))
+                .collect(),
+            newest_modified: newest,
+        })
+    }
+
+    /// One contact, deleted ones included.
+    pub async fn contact(&self, id: &str) -> Result<Value, PipelinerError> {
+        let query = [
+            ("include-deleted", "true".to_owned()),
+            ("expand", "sharing_clients".to_owned()),
+        ];
+        Ok(self
+            .send(
+                Method::GET,
+                &format!("/entities/Contacts/{id}"),
+                &query,
+                None,
+                true,
+            )
+            .await?
+            .data)
+    }
+
+    /// Creates (items without `id`) and updates (items with `id`) in batches of 100;
+    /// failing items do not stop the others (`rollback-method=1`).
+    pub async fn batch_modify(&self, items: &[Value]) -> Result<Vec<ItemResult>, PipelinerError> {
+        let mut results = Vec::with_capacity(items.len());
+        for chunk in items.chunks(MAX_PAGE as usize) {
+            let body = Value::Array(chunk.to_vec());
+            let answer = self
+                .send(
+                    Method::POST,
+                    "/entities/Contacts/batch-modify",
+                    &[("rollback-method", "1".to_owned())],
+                    Some(&body),
+                    false,
+                )
+                .await?;
+            results.extend(item_results(&answer.data, chunk.len())?);
+        }
+        Ok(results)
+    }
+
+    /// Deletes contacts by id in batches of 100; failing items do not stop the others.
+    pub async fn batch_delete(&self, ids: &[String]) -> Result<Vec<ItemResult>, PipelinerError> {
+        let mut results = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(MAX_PAGE as usize) {
+            let body = Value::Array(chunk.iter().cloned().map(Value::String).collect());
+            let answer = self
+                .send(
+                    Method::POST,
+                    "/entities/Contacts/batch-delete",
+                    &[("rollback-method", "1".to_owned())],
+                    Some(&body),
+                    true,
+                )
+                .await?;
+            results.extend(item_results(&answer.data, chunk.len())?);
+        }
+        Ok(results)
+    }
+}
+
+/// Reads a batch answer: one id or error object per item, in order.
+fn item_results(data: &Value, expected: usize) -> Result<Vec<ItemResult>, PipelinerError> {
+    let items = data
+        .as_array()
+        .filter(|items| items.len() == expected)
+        .ok_or_else(|| {
+            PipelinerError::Malformed(format!("a batch answer without {expected} items"))
+        })?;
+    Ok(items
+        .iter()
+        .map(|item| match item {
+            Value::String(id) => Ok(id.clone()),
+            Value::Object(_) if item["id"].is_string() && item.get("success").is_none() => {
+                Ok(item["id"].as_str().unwrap_or_default().to_owned())
+            }
+            other => Err(PipelinerError::from_body(400, other, None)),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn pipeliner_times_parse_as_utc() {
+        let t = parse_time("2026-01-02T03:04:05").unwrap();
+        assert_eq!(
+            t.format(FILTER_TIME_FORMAT).to_string(),
+            "2026-01-02 03:04:05"
+        );
+        assert!(parse_time("2026-01-02T03:04:05.123").is_some());
+        assert!(parse_time("2026-01-02T03:04:05Z").is_some());
+        assert!(parse_time("yesterday").is_none());
+    }
+
+    #[test]
+    fn batch_answers_mix_ids_and_errors() {
+        let data = json!(["c1", {"success": false, "http_status": 400, "code": 117, "name": "ERROR_PARAMETER_INVALID", "message": "last_name is required"}]);
+        let results = item_results(&data, 2).unwrap();
+        assert_eq!(results[0], Ok("c1".to_owned()));
+        assert!(matches!(results[1], Err(PipelinerError::Invalid { .. })));
+        assert!(item_results(&data, 3).is_err());
+    }
+}

@@ -1,0 +1,186 @@
+//! The Pipeliner REST API v100 client: HTTP Basic with the space's API key and secret,
+//! the `{success, data, page_info}` envelope, cursor paging, contacts (delta by
+//! `modified`, batch writes), clients, fields and webhooks.
+//!
+//! Every write carries `Webhook-Skip-Key`, so exsync's own writes do not come back to it
+//! as webhook deliveries.
+
+pub mod contacts;
+pub mod directory;
+pub mod error;
+pub mod webhooks;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+
+pub use error::PipelinerError;
+
+use crate::connectors::retry::{parse_retry_after, Attempt, RetryPolicy};
+
+/// Pipeliner's largest page.
+pub const MAX_PAGE: u32 = 100;
+
+/// How to reach one Pipeliner space.
+#[derive(Clone)]
+pub struct PipelinerConfig {
+    /// The service URL, e.g. `https://eu-central.api.pipelinersales.com`.
+    pub service_url: String,
+    /// The space id.
+    pub space_id: String,
+    /// The API key (Basic user name).
+    pub api_key: String,
+    /// The API secret (Basic password).
+    pub api_secret: SecretString,
+    /// The value of `Webhook-Skip-Key` sent on every write.
+    pub skip_key: String,
+    /// Timeout of every request.
+    pub timeout: Duration,
+    /// Retries of failed calls.
+    pub retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for PipelinerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipelinerConfig")
+            .field("service_url", &self.service_url)
+            .field("space_id", &self.space_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PipelinerConfig {
+    /// A configuration with exsync's defaults (30 s timeout, skip key `exsync`).
+    pub fn new(
+        service_url: impl Into<String>,
+        space_id: impl Into<String>,
+        api_key: impl Into<String>,
+        api_secret: SecretString,
+    ) -> Self {
+        Self {
+            service_url: service_url.into().trim_end_matches('/').to_owned(),
+            space_id: space_id.into(),
+            api_key: api_key.into(),
+            api_secret,
+            skip_key: "exsync".into(),
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// A successful answer: `data` and, for lists, `page_info`.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    /// The `data` member.
+    pub data: Value,
+    /// The `page_info` member, when present.
+    pub page_info: Value,
+}
+
+/// A client for one Pipeliner space. Cloning is cheap.
+#[derive(Clone, Debug)]
+pub struct PipelinerClient {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: PipelinerConfig,
+    http: reqwest::Client,
+}
+
+impl PipelinerClient {
+    /// A client for `config`.
+    pub fn new(config: PipelinerConfig, http: reqwest::Client) -> Self {
+        Self {
+            inner: Arc::new(Inner { config, http }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PipelinerConfig {
+        &self.inner.config
+    }
+
+    /// The URL of a path below the space, e.g. `/entities/Contacts`.
+    pub fn url(&self, path: &str) -> String {
+        let c = &self.inner.config;
+        format!(
+            "{}/api/v100/rest/spaces/{}{path}",
+            c.service_url, c.space_id
+        )
+    }
+
+    /// Sends a request. Reads are retried; writes (`replayable = false`) only when
+    /// Pipeliner said it did not run them (429).
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        replayable: bool,
+    ) -> Result<Envelope, PipelinerError> {
+        let url = self.url(path);
+        let what = format!("{method} {path}");
+        self.inner
+            .config
+            .retry
+            .run(&what, || async {
+                self.send_once(method.clone(), &url, query, body)
+                    .await
+                    .map_err(|e| {
+                        if replayable || matches!(e, PipelinerError::Throttled { .. }) {
+                            Attempt::Retry(e)
+                        } else {
+                            Attempt::Stop(e)
+                        }
+                    })
+            })
+            .await
+            .map_err(Attempt::into_inner)
+    }
+
+    async fn send_once(
+        &self,
+        method: Method,
+        url: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Envelope, PipelinerError> {
+        let c = &self.inner.config;
+        let is_write = method != Method::GET;
+        let mut request = self
+            .inner
+            .http
+            .request(method, url)
+            .query(query)
+            .basic_auth(&c.api_key, Some(c.api_secret.expose_secret()))
+            .timeout(c.timeout);
+        if is_write {
+            request = request.header("Webhook-Skip-Key", &c.skip_key);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(error::transport)?;
+        let status = response.status().as_u16();
+        let retry_after = parse_retry_after(response.headers().get("retry-after"));
+        let text = response.text().await.map_err(error::transport)?;
+        let parsed: Result<Value, _> = serde_json::from_str(&text);
+        match (status, parsed) {
+            (200..=299, Ok(body)) if body["success"] != Value::Bool(false) => Ok(Envelope {
+                data: body.get("data").cloned().unwrap_or(Value::Null),
+                page_info: body.get("page_info").cloned().unwrap_or(Value::Null),
+            }),
+            (200..=299, Ok(body)) => Err(PipelinerError::from_body(status, &body, retry_after)),
+            (200..=299, Err(e)) => Err(PipelinerError::Malformed(e.to_string())),
+            (_, Ok(body)) => Err(PipelinerError::from_body(status, &body, retry_after)),
+            (_, Err(_)) => Err(PipelinerError::from_body(status, &Value::Null, retry_after)),
+        }
+    }
+}
