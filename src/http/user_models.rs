@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::store::users::{SyncStatus, UserRecord, UserState};
-use crate::sync::settings::{ConflictPolicy, FolderChoice, SyncPreference, SyncType, UserSettings};
+use crate::sync::settings::{ConflictPolicy, SyncPreference, SyncType};
+use crate::sync::user_settings::{FolderChoice, UserSettings};
 
 /// On-premises Exchange credentials.
 #[derive(Deserialize, ToSchema)]

@@ -9,7 +9,7 @@ use super::crypto::SealedSecret;
 use super::error::StoreResult;
 use super::Store;
 use crate::ids::{SpaceId, UserId};
-use crate::sync::settings::UserSettings;
+use crate::sync::user_settings::UserSettings;
 
 /// Where a user is in its life cycle.
 #[derive(Serialize, Deserialize, ToSchema, Clone, Copy, Debug, PartialEq, Eq, Hash)]

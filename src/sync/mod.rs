@@ -2,3 +2,4 @@
 //! randomness; everything comes in as arguments.
 
 pub mod settings;
+pub mod user_settings;
