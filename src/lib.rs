@@ -5,6 +5,7 @@
 //! - [`app`]: start-up and graceful shutdown, one [`app::run`] for `main` and the tests;
 //! - [`cli`] and [`config`]: the command line and layered configuration;
 //! - [`connectors`]: clients for Microsoft Graph and Pipeliner;
+//! - [`engine`]: the supervised per-user actors that schedule and run sync cycles;
 //! - [`http`]: the admin REST API, its OpenAPI document and Swagger UI;
 //! - [`store`]: persistence on sled, secrets sealed at rest;
 //! - [`sync`]: the pure core (settings and their rules);
@@ -15,6 +16,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod connectors;
+pub mod engine;
 pub mod http;
 pub mod ids;
 pub mod store;

@@ -5,4 +5,5 @@ mod api_users;
 mod auth;
 mod common;
 mod contract;
+mod engine;
 mod persistence;

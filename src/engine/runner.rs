@@ -1,0 +1,75 @@
+//! What one sync cycle is, seen from the actor that schedules it: a job in, a report or
+//! an error out. The real cycle (pull both sides, plan, execute, commit) implements
+//! [`CycleRunner`]; tests plug in their own.
+
+use futures_util::future::LocalBoxFuture;
+
+use crate::store::spaces::SpaceRecord;
+use crate::store::users::{SideCounts, UserRecord};
+
+/// Why a cycle runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The periodic safety net.
+    Tick,
+    /// A change notification from either side.
+    Notify,
+    /// An admin asked for it.
+    Manual,
+    /// The actor (re)started.
+    Startup,
+}
+
+/// Everything a cycle needs, loaded fresh from the store by the actor.
+#[derive(Debug, Clone)]
+pub struct CycleJob {
+    /// The user's space.
+    pub space: SpaceRecord,
+    /// The user, with settings and (sealed) credentials.
+    pub user: UserRecord,
+    /// Why this cycle runs.
+    pub trigger: Trigger,
+}
+
+/// What a cycle did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CycleReport {
+    /// Writes to Exchange.
+    pub exchange: SideCounts,
+    /// Writes to Pipeliner.
+    pub crm: SideCounts,
+    /// Same-field conflicts resolved by policy.
+    pub conflicts: u64,
+    /// Records that could not be synced.
+    pub record_errors: u64,
+    /// Set when the cycle stopped before writing because it would delete too much.
+    pub needs_confirmation: Option<String>,
+}
+
+/// Why a cycle failed as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct CycleError {
+    /// A stable snake_case code.
+    pub code: String,
+    /// What happened and what to do, as a sentence.
+    pub message: String,
+}
+
+impl CycleError {
+    /// An error with this code and message.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Runs sync cycles. One runner serves every user; it must not keep per-user state in
+/// memory between cycles (that lives in the store), so a restarted actor picks up where
+/// the last committed cycle left off.
+pub trait CycleRunner: Send + Sync + 'static {
+    /// Runs one cycle for `job`.
+    fn run(&self, job: CycleJob) -> LocalBoxFuture<'static, Result<CycleReport, CycleError>>;
+}

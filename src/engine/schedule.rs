@@ -1,0 +1,91 @@
+//! When things happen: tick intervals with jitter (so ten thousand users never tick as a
+//! herd), the notification debounce, and the restart backoff after failures.
+
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// How the engine paces cycles.
+#[derive(Debug, Clone, Copy)]
+pub struct Pacing {
+    /// The periodic tick (`EXSYNC_TICK_INTERVAL`, default 300 s).
+    pub tick: Duration,
+    /// Notifications arriving within this window run one cycle.
+    pub debounce: Duration,
+    /// The first restart waits this long; each further failure doubles it.
+    pub restart_base: Duration,
+    /// The longest restart wait.
+    pub restart_max: Duration,
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Self {
+            tick: Duration::from_secs(300),
+            debounce: Duration::from_millis(200),
+            restart_base: Duration::from_secs(1),
+            restart_max: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Seeds a user's jitter from its key, so one user's schedule is reproducible and users
+/// spread over the whole interval.
+pub fn jitter_rng(key: &str) -> StdRng {
+    let seed = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    StdRng::seed_from_u64(seed)
+}
+
+impl Pacing {
+    /// The delay before a user's first tick: anywhere in one interval.
+    pub fn first_tick(&self, rng: &mut StdRng) -> Duration {
+        self.tick.mul_f64(rng.gen_range(0.0..1.0))
+    }
+
+    /// The delay before the next tick: the interval ±10 %.
+    pub fn next_tick(&self, rng: &mut StdRng) -> Duration {
+        self.tick.mul_f64(rng.gen_range(0.9..1.1))
+    }
+
+    /// The wait before the `failures`-th consecutive restart runs a cycle.
+    pub fn restart_delay(&self, failures: u32) -> Duration {
+        let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(16));
+        self.restart_base
+            .saturating_mul(factor)
+            .min(self.restart_max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_spread_over_the_interval_and_stay_near_it() {
+        let pacing = Pacing::default();
+        let firsts: Vec<_> = (0..1000)
+            .map(|i| pacing.first_tick(&mut jitter_rng(&format!("user{i}"))))
+            .collect();
+        let early = firsts.iter().filter(|d| **d < pacing.tick / 2).count();
+        assert!(
+            (400..600).contains(&early),
+            "first ticks spread evenly: {early}"
+        );
+        let mut rng = jitter_rng("jane");
+        for _ in 0..100 {
+            let next = pacing.next_tick(&mut rng);
+            assert!(next >= pacing.tick.mul_f64(0.9) && next <= pacing.tick.mul_f64(1.1));
+        }
+    }
+
+    #[test]
+    fn restarts_back_off_exponentially_to_a_cap() {
+        let pacing = Pacing::default();
+        assert_eq!(pacing.restart_delay(1), Duration::from_secs(1));
+        assert_eq!(pacing.restart_delay(3), Duration::from_secs(4));
+        assert_eq!(pacing.restart_delay(40), pacing.restart_max);
+    }
+}

@@ -1,0 +1,138 @@
+//! The status the engine keeps in each user's record: when cycles start and end, what
+//! they did, the last error, the next run. Blocking store work; callers run it on a
+//! blocking thread.
+
+use chrono::{DateTime, Utc};
+
+use super::runner::{CycleError, CycleJob, CycleReport};
+use crate::ids::{SpaceId, UserId};
+use crate::store::users::{SideCounts, StatusError, UserState};
+use crate::store::{Store, StoreError, StoreResult};
+
+fn add(total: &mut SideCounts, more: &SideCounts) {
+    total.created += more.created;
+    total.updated += more.updated;
+    total.deleted += more.deleted;
+}
+
+/// Loads what a cycle needs; `None` when the user or space is gone or may not sync.
+pub fn load_job(
+    store: &Store,
+    space: &SpaceId,
+    user: &UserId,
+    trigger: super::runner::Trigger,
+) -> StoreResult<Option<CycleJob>> {
+    let (Some(space), Some(user)) = (store.space(space)?, store.user(space, user)?) else {
+        return Ok(None);
+    };
+    let may_sync =
+        space.integration_enabled && matches!(user.state, UserState::Activated | UserState::Error);
+    Ok(may_sync.then_some(CycleJob {
+        space,
+        user,
+        trigger,
+    }))
+}
+
+/// Ignores a user that vanished meanwhile; other store errors pass.
+fn tolerate_missing<T>(result: Result<T, StoreError>) -> StoreResult<()> {
+    match result {
+        Ok(_) | Err(StoreError::NotFound(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Records that a cycle started.
+pub fn mark_started(
+    store: &Store,
+    space: &SpaceId,
+    user: &UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    tolerate_missing(store.update_user(space, user, |u| {
+        u.status.last_sync_started_at = Some(now);
+        u.status.sync_requested_at = None;
+        Ok::<_, StoreError>(())
+    }))
+}
+
+/// Records a finished cycle: totals, state, no error.
+pub fn record_success(
+    store: &Store,
+    space: &SpaceId,
+    user: &UserId,
+    report: &CycleReport,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    tolerate_missing(store.update_user(space, user, |u| {
+        add(&mut u.status.counts.exchange, &report.exchange);
+        add(&mut u.status.counts.crm, &report.crm);
+        u.status.counts.conflicts += report.conflicts;
+        u.status.counts.record_errors += report.record_errors;
+        u.status.last_sync_finished_at = Some(now);
+        u.status.last_error = None;
+        if matches!(u.state, UserState::Activated | UserState::Error) {
+            u.state = if report.needs_confirmation.is_some() {
+                UserState::NeedsConfirmation
+            } else {
+                UserState::Activated
+            };
+        }
+        Ok::<_, StoreError>(())
+    }))?;
+    if let Some(reason) = &report.needs_confirmation {
+        store.append_journal(
+            space,
+            user,
+            now,
+            "needs_confirmation",
+            reason.clone(),
+            serde_json::Value::Null,
+        )?;
+    }
+    Ok(())
+}
+
+/// Records a failed cycle: the error, and the `error` state.
+pub fn record_failure(
+    store: &Store,
+    space: &SpaceId,
+    user: &UserId,
+    error: &CycleError,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    tolerate_missing(store.update_user(space, user, |u| {
+        u.status.last_sync_finished_at = Some(now);
+        u.status.last_error = Some(StatusError {
+            code: error.code.clone(),
+            message: error.message.clone(),
+            at: now,
+        });
+        if u.state == UserState::Activated {
+            u.state = UserState::Error;
+        }
+        Ok::<_, StoreError>(())
+    }))?;
+    store.append_journal(
+        space,
+        user,
+        now,
+        "cycle_failed",
+        error.message.clone(),
+        serde_json::json!({ "code": error.code }),
+    )?;
+    Ok(())
+}
+
+/// Records when the next tick is due.
+pub fn record_next_run(
+    store: &Store,
+    space: &SpaceId,
+    user: &UserId,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    tolerate_missing(store.update_user(space, user, |u| {
+        u.status.next_sync_at = Some(at);
+        Ok::<_, StoreError>(())
+    }))
+}

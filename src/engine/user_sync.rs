@@ -1,0 +1,377 @@
+//! `UserSync`: the actor that owns one user's sync. It schedules cycles (ticks with
+//! jitter, debounced notifications, manual requests), runs at most one at a time and
+//! coalesces triggers that arrive meanwhile into one follow-up. A cycle runs in its own
+//! task: when it fails or panics the actor records why and stops, and its supervisor
+//! restarts it, reloading from the store after a growing pause. Other users never notice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use rand::rngs::StdRng;
+
+use super::messages::{
+    CycleEvent, CycleOutcome, Deactivate, GetStatus, Notify, Pause, Reconfigure, Resume,
+    RuntimeStatus, SyncNow, Tick,
+};
+use super::runner::{CycleError, CycleReport, CycleRunner, Trigger};
+use super::schedule::{jitter_rng, Pacing};
+use super::status;
+use crate::clock::SharedClock;
+use crate::ids::{SpaceId, UserId};
+use crate::store::Store;
+
+/// What the actor needs from the engine.
+#[derive(Clone)]
+pub struct UserSyncDeps {
+    /// The database.
+    pub store: Store,
+    /// Runs cycles.
+    pub runner: Arc<dyn CycleRunner>,
+    /// The source of "now".
+    pub clock: SharedClock,
+    /// Tick, debounce and restart timing.
+    pub pacing: Pacing,
+    /// Dropped with the actor; lets shutdown wait until no actor holds the store.
+    pub held: tokio::sync::mpsc::Sender<()>,
+    /// Where cycle results are announced.
+    pub events: tokio::sync::broadcast::Sender<CycleEvent>,
+}
+
+/// The actor of one user.
+pub struct UserSync {
+    space: SpaceId,
+    user: UserId,
+    deps: UserSyncDeps,
+    rng: StdRng,
+    running: Option<Trigger>,
+    follow_up: Option<Trigger>,
+    debounce_pending: bool,
+    paused: bool,
+    stopping: bool,
+    failures: u32,
+    cycles: u64,
+    tick: Option<SpawnHandle>,
+}
+
+/// How a cycle task ended.
+enum Outcome {
+    /// The user may not sync any more (gone, deactivated, space switched off).
+    Skipped,
+    /// The cycle committed.
+    Done,
+    /// The cycle failed as a whole.
+    Failed(CycleError),
+}
+
+impl UserSync {
+    /// An actor for this user; it starts ticking once started.
+    pub fn new(space: SpaceId, user: UserId, deps: UserSyncDeps, paused: bool) -> Self {
+        let rng = jitter_rng(&format!("{space}/{user}"));
+        Self {
+            space,
+            user,
+            deps,
+            rng,
+            running: None,
+            follow_up: None,
+            debounce_pending: false,
+            paused,
+            stopping: false,
+            failures: 0,
+            cycles: 0,
+            tick: None,
+        }
+    }
+
+    fn schedule_tick(&mut self, delay: Duration, ctx: &mut Context<Self>) {
+        if let Some(handle) = self.tick.take() {
+            ctx.cancel_future(handle);
+        }
+        self.tick = Some(ctx.run_later(delay, |act, ctx| act.start_cycle(Trigger::Tick, ctx)));
+        let at = self.deps.clock.now()
+            + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::zero());
+        let (store, space, user) = (
+            self.deps.store.clone(),
+            self.space.clone(),
+            self.user.clone(),
+        );
+        actix_rt::spawn(async move {
+            let _ = actix_web::rt::task::spawn_blocking(move || {
+                status::record_next_run(&store, &space, &user, at)
+            })
+            .await;
+        });
+    }
+
+    fn start_cycle(&mut self, trigger: Trigger, ctx: &mut Context<Self>) {
+        if self.paused || self.stopping {
+            return;
+        }
+        if self.running.is_some() {
+            self.follow_up.get_or_insert(trigger);
+            return;
+        }
+        self.running = Some(trigger);
+        let (store, space, user) = (
+            self.deps.store.clone(),
+            self.space.clone(),
+            self.user.clone(),
+        );
+        let runner = self.deps.runner.clone();
+        let clock = self.deps.clock.clone();
+        let task =
+            actix_rt::spawn(
+                async move { run_cycle(store, space, user, runner, clock, trigger).await },
+            );
+        ctx.spawn(
+            task.into_actor(self)
+                .map(|joined, act, ctx| act.cycle_ended(joined, ctx)),
+        );
+    }
+
+    fn announce(&self, trigger: Trigger, outcome: CycleOutcome) {
+        let _ = self.deps.events.send(CycleEvent {
+            space: self.space.clone(),
+            user: self.user.clone(),
+            trigger,
+            outcome,
+        });
+    }
+
+    fn cycle_ended(
+        &mut self,
+        joined: Result<Outcome, tokio::task::JoinError>,
+        ctx: &mut Context<Self>,
+    ) {
+        let trigger = self.running.take().unwrap_or(Trigger::Manual);
+        self.cycles += 1;
+        let outcome = match joined {
+            Ok(outcome) => {
+                self.announce(
+                    trigger,
+                    match &outcome {
+                        Outcome::Done => CycleOutcome::Done,
+                        Outcome::Skipped => CycleOutcome::Skipped,
+                        Outcome::Failed(e) => CycleOutcome::Failed(e.code.clone()),
+                    },
+                );
+                outcome
+            }
+            Err(panic) => {
+                tracing::error!(space = %self.space, user = %self.user, error = %panic, "sync cycle panicked");
+                let error = CycleError::new(
+                    "cycle_crashed",
+                    "the sync cycle crashed; it restarts after a pause and resumes from the last committed state",
+                );
+                let (store, space, user, now) = (
+                    self.deps.store.clone(),
+                    self.space.clone(),
+                    self.user.clone(),
+                    self.deps.clock.now(),
+                );
+                let (recorded, events) = (error.clone(), self.deps.events.clone());
+                actix_rt::spawn(async move {
+                    let (s, u) = (space.clone(), user.clone());
+                    let _ = actix_web::rt::task::spawn_blocking(move || {
+                        status::record_failure(&store, &s, &u, &recorded, now)
+                    })
+                    .await;
+                    let _ = events.send(CycleEvent {
+                        space,
+                        user,
+                        trigger,
+                        outcome: CycleOutcome::Failed("cycle_crashed".into()),
+                    });
+                });
+                Outcome::Failed(error)
+            }
+        };
+        match outcome {
+            Outcome::Failed(error) => {
+                self.failures += 1;
+                tracing::warn!(space = %self.space, user = %self.user, code = %error.code, failures = self.failures, "sync cycle failed; restarting the user's actor");
+                ctx.stop();
+                return;
+            }
+            Outcome::Done => self.failures = 0,
+            Outcome::Skipped => {}
+        }
+        if self.stopping {
+            ctx.stop();
+            return;
+        }
+        if let Some(trigger) = self.follow_up.take() {
+            self.start_cycle(trigger, ctx);
+        } else if !self.paused {
+            let next = self.deps.pacing.next_tick(&mut self.rng);
+            self.schedule_tick(next, ctx);
+        }
+    }
+}
+
+/// Runs blocking store work off the async thread.
+async fn on_store<T, F>(store: &Store, work: F) -> Result<T, CycleError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+{
+    let store = store.clone();
+    match actix_web::rt::task::spawn_blocking(move || work(&store)).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(CycleError::new("store_failed", e.to_string())),
+        Err(_) => Err(CycleError::new("store_failed", "a storage worker stopped")),
+    }
+}
+
+/// One cycle, in its own task: load, mark started, run, record.
+async fn run_cycle(
+    store: Store,
+    space: SpaceId,
+    user: UserId,
+    runner: Arc<dyn CycleRunner>,
+    clock: SharedClock,
+    trigger: Trigger,
+) -> Outcome {
+    let (s, u) = (space.clone(), user.clone());
+    let job = match on_store(&store, move |st| status::load_job(st, &s, &u, trigger)).await {
+        Ok(Some(job)) => job,
+        Ok(None) => return Outcome::Skipped,
+        Err(e) => return Outcome::Failed(e),
+    };
+    let now = clock.now();
+    let (s, u) = (space.clone(), user.clone());
+    if let Err(e) = on_store(&store, move |st| status::mark_started(st, &s, &u, now)).await {
+        return Outcome::Failed(e);
+    }
+    let result: Result<CycleReport, CycleError> = runner.run(job).await;
+    let finished = clock.now();
+    match result {
+        Ok(report) => {
+            match on_store(&store, move |st| {
+                status::record_success(st, &space, &user, &report, finished)
+            })
+            .await
+            {
+                Ok(()) => Outcome::Done,
+                Err(e) => Outcome::Failed(e),
+            }
+        }
+        Err(error) => {
+            let recorded = error.clone();
+            let _ = on_store(&store, move |st| {
+                status::record_failure(st, &space, &user, &recorded, finished)
+            })
+            .await;
+            Outcome::Failed(error)
+        }
+    }
+}
+
+impl Actor for UserSync {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        if self.stopping || self.paused {
+            return;
+        }
+        let delay = if self.failures > 0 {
+            self.deps.pacing.restart_delay(self.failures)
+        } else {
+            self.deps.pacing.first_tick(&mut self.rng)
+        };
+        self.schedule_tick(delay, ctx);
+    }
+}
+
+impl Supervised for UserSync {
+    fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        self.running = None;
+        self.debounce_pending = false;
+        self.tick = None;
+        tracing::info!(space = %self.space, user = %self.user, failures = self.failures, "restarting the user's actor");
+    }
+}
+
+impl Handler<Tick> for UserSync {
+    type Result = ();
+    fn handle(&mut self, _: Tick, ctx: &mut Context<Self>) {
+        self.start_cycle(Trigger::Tick, ctx);
+    }
+}
+
+impl Handler<Notify> for UserSync {
+    type Result = ();
+    fn handle(&mut self, _: Notify, ctx: &mut Context<Self>) {
+        if self.debounce_pending {
+            return;
+        }
+        self.debounce_pending = true;
+        ctx.run_later(self.deps.pacing.debounce, |act, ctx| {
+            act.debounce_pending = false;
+            act.start_cycle(Trigger::Notify, ctx);
+        });
+    }
+}
+
+impl Handler<SyncNow> for UserSync {
+    type Result = ();
+    fn handle(&mut self, msg: SyncNow, ctx: &mut Context<Self>) {
+        self.start_cycle(msg.0, ctx);
+    }
+}
+
+impl Handler<Reconfigure> for UserSync {
+    type Result = ();
+    fn handle(&mut self, _: Reconfigure, ctx: &mut Context<Self>) {
+        // Settings are loaded fresh by every cycle; run one so the change shows at once.
+        self.start_cycle(Trigger::Manual, ctx);
+    }
+}
+
+impl Handler<Pause> for UserSync {
+    type Result = ();
+    fn handle(&mut self, _: Pause, ctx: &mut Context<Self>) {
+        self.paused = true;
+        self.follow_up = None;
+        if let Some(handle) = self.tick.take() {
+            ctx.cancel_future(handle);
+        }
+    }
+}
+
+impl Handler<Resume> for UserSync {
+    type Result = ();
+    fn handle(&mut self, _: Resume, ctx: &mut Context<Self>) {
+        if self.paused {
+            self.paused = false;
+            self.start_cycle(Trigger::Manual, ctx);
+        }
+    }
+}
+
+impl Handler<Deactivate> for UserSync {
+    type Result = ();
+    fn handle(&mut self, _: Deactivate, ctx: &mut Context<Self>) {
+        self.stopping = true;
+        self.follow_up = None;
+        if let Some(handle) = self.tick.take() {
+            ctx.cancel_future(handle);
+        }
+        if self.running.is_none() {
+            ctx.stop();
+        }
+    }
+}
+
+impl Handler<GetStatus> for UserSync {
+    type Result = MessageResult<GetStatus>;
+    fn handle(&mut self, _: GetStatus, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(RuntimeStatus {
+            running: self.running.is_some(),
+            paused: self.paused,
+            failures: self.failures,
+            cycles: self.cycles,
+        })
+    }
+}

@@ -1,0 +1,363 @@
+//! The engine's actors with scripted cycle runners over a real store: cycles run on
+//! request and record status, triggers coalesce, a panicking user restarts alone, pause,
+//! resume and the integration switch take effect, shutdown lets running cycles commit.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use exsync::clock::SystemClock;
+use exsync::engine::messages::{CycleEvent, CycleOutcome};
+use exsync::engine::runner::{CycleError, CycleJob, CycleReport, CycleRunner, Trigger};
+use exsync::engine::schedule::Pacing;
+use exsync::engine::{Engine, EngineOptions};
+use exsync::ids::{SpaceId, UserId};
+use exsync::store::spaces::{MicrosoftConnection, PipelinerConnection, SpaceRecord};
+use exsync::store::users::{SyncStatus, UserRecord, UserState};
+use exsync::store::{Store, StoreError};
+use exsync::sync::settings::SyncType;
+use exsync::sync::user_settings::{FolderChoice, NewFolder, UserSettings};
+use futures_util::future::{FutureExt, LocalBoxFuture};
+use secrecy::SecretString;
+use tokio::sync::{broadcast, mpsc, Semaphore};
+
+/// A runner that reports each call, waits at a gate, and panics for chosen users once.
+struct ScriptedRunner {
+    calls: mpsc::UnboundedSender<(String, Trigger)>,
+    gate: Arc<Semaphore>,
+    panic_once: Mutex<HashSet<String>>,
+}
+
+impl CycleRunner for ScriptedRunner {
+    fn run(&self, job: CycleJob) -> LocalBoxFuture<'static, Result<CycleReport, CycleError>> {
+        let user = job.user.id.to_string();
+        let _ = self.calls.send((user.clone(), job.trigger));
+        let panics = self.panic_once.lock().unwrap().remove(&user);
+        let gate = self.gate.clone();
+        async move {
+            let _permit = gate.acquire().await.expect("gate open");
+            if panics {
+                panic!("injected failure for {user}");
+            }
+            let mut report = CycleReport::default();
+            report.exchange.created = 1;
+            Ok(report)
+        }
+        .boxed_local()
+    }
+}
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    store: Store,
+    engine: Engine,
+    calls: mpsc::UnboundedReceiver<(String, Trigger)>,
+    events: broadcast::Receiver<CycleEvent>,
+    gate: Arc<Semaphore>,
+}
+
+fn space(store: &Store, id: &str, enabled: bool) -> SpaceId {
+    let id = SpaceId::parse(id).unwrap();
+    let secret = SecretString::from("s".to_owned());
+    let now = chrono::Utc::now();
+    store
+        .insert_space(&SpaceRecord {
+            id: id.clone(),
+            name: "Acme".into(),
+            pipeliner: PipelinerConnection {
+                service_url: "http://127.0.0.1:1".into(),
+                space_id: "acme".into(),
+                api_key: "k".into(),
+                api_secret: store.seal("x", &secret).unwrap(),
+            },
+            microsoft: MicrosoftConnection {
+                tenant_id: "t".into(),
+                client_id: "c".into(),
+                client_secret: store.seal("y", &secret).unwrap(),
+                graph_url: "http://127.0.0.1:1/v1.0".into(),
+                login_url: "http://127.0.0.1:1".into(),
+            },
+            integration_enabled: enabled,
+            created_at: now,
+            updated_at: now,
+        })
+        .unwrap();
+    id
+}
+
+fn user(store: &Store, space: &SpaceId, id: &str, state: UserState) -> UserId {
+    let id = UserId::parse(id).unwrap();
+    let now = chrono::Utc::now();
+    store
+        .put_user(&UserRecord {
+            space: space.clone(),
+            id: id.clone(),
+            email: format!("{id}@acme.com"),
+            pipeliner_user_id: None,
+            credentials: None,
+            settings: UserSettings {
+                sync_type: SyncType::Bidirectional,
+                sync_preference: None,
+                delete_protection: true,
+                folder: FolderChoice::Create(NewFolder::default()),
+                conflict_policy: Default::default(),
+            },
+            state,
+            activated_at: now,
+            updated_at: now,
+            status: SyncStatus::default(),
+        })
+        .unwrap();
+    id
+}
+
+fn set_state(store: &Store, space: &SpaceId, user: &UserId, state: UserState) {
+    store
+        .update_user(space, user, |u| {
+            u.state = state;
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+}
+
+impl Harness {
+    fn new(seed: impl FnOnce(&Store), gate_permits: usize, panic_once: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), None).unwrap();
+        seed(&store);
+        let (tx, calls) = mpsc::unbounded_channel();
+        let gate = Arc::new(Semaphore::new(gate_permits));
+        let runner = Arc::new(ScriptedRunner {
+            calls: tx,
+            gate: gate.clone(),
+            panic_once: Mutex::new(panic_once.iter().map(|s| s.to_string()).collect()),
+        });
+        let options = EngineOptions {
+            pacing: Pacing {
+                tick: Duration::from_secs(3600),
+                debounce: Duration::from_millis(20),
+                restart_base: Duration::from_millis(10),
+                restart_max: Duration::from_millis(50),
+            },
+            arbiters: 2,
+            shutdown_grace: Duration::from_secs(10),
+        };
+        let engine = Engine::start(store.clone(), runner, Arc::new(SystemClock), options);
+        let events = engine.subscribe();
+        Self {
+            _dir: dir,
+            store,
+            engine,
+            calls,
+            events,
+            gate,
+        }
+    }
+
+    async fn next_call(&mut self) -> (String, Trigger) {
+        tokio::time::timeout(Duration::from_secs(10), self.calls.recv())
+            .await
+            .expect("a cycle starts")
+            .expect("runner alive")
+    }
+
+    async fn next_event(&mut self) -> CycleEvent {
+        tokio::time::timeout(Duration::from_secs(10), self.events.recv())
+            .await
+            .expect("a cycle ends")
+            .expect("events flow")
+    }
+}
+
+#[actix_web::test]
+async fn a_requested_cycle_runs_and_its_status_is_recorded() {
+    let mut h = Harness::new(
+        |store| {
+            let s = space(store, "acme", true);
+            user(store, &s, "jane", UserState::Activated);
+        },
+        100,
+        &[],
+    );
+    let (acme, jane) = (
+        SpaceId::parse("acme").unwrap(),
+        UserId::parse("jane").unwrap(),
+    );
+    h.engine.refresh_user(&acme, &jane, true).await;
+    assert_eq!(h.next_call().await, ("jane".into(), Trigger::Manual));
+    let event = h.next_event().await;
+    assert_eq!(event.outcome, CycleOutcome::Done);
+    let record = h.store.user(&acme, &jane).unwrap().unwrap();
+    assert!(record.status.last_sync_started_at.is_some());
+    assert!(record.status.last_sync_finished_at.is_some());
+    assert_eq!(record.status.counts.exchange.created, 1);
+    assert!(
+        record.status.next_sync_at.is_some(),
+        "the next tick is scheduled"
+    );
+    assert_eq!(h.engine.actor_count().await, 1);
+    h.engine.shutdown().await;
+}
+
+#[actix_web::test]
+async fn triggers_during_a_cycle_coalesce_into_one_follow_up() {
+    let mut h = Harness::new(
+        |store| {
+            let s = space(store, "acme", true);
+            user(store, &s, "jane", UserState::Activated);
+        },
+        0,
+        &[],
+    );
+    let (acme, jane) = (
+        SpaceId::parse("acme").unwrap(),
+        UserId::parse("jane").unwrap(),
+    );
+    h.engine.refresh_user(&acme, &jane, true).await;
+    h.next_call().await;
+    for _ in 0..5 {
+        assert!(h.engine.sync_now(&acme, &jane).await);
+    }
+    let status = h.engine.runtime(&acme, &jane).await.unwrap();
+    assert!(status.running, "the first cycle is still running");
+    h.gate.add_permits(100);
+    assert_eq!(h.next_event().await.outcome, CycleOutcome::Done);
+    assert_eq!(h.next_call().await.0, "jane", "one follow-up cycle");
+    assert_eq!(h.next_event().await.outcome, CycleOutcome::Done);
+    let status = h.engine.runtime(&acme, &jane).await.unwrap();
+    assert_eq!(status.cycles, 2);
+    assert!(
+        h.calls.try_recv().is_err(),
+        "five triggers made one follow-up"
+    );
+    h.engine.shutdown().await;
+}
+
+#[actix_web::test]
+async fn a_panicking_user_restarts_alone_and_recovers() {
+    let mut h = Harness::new(
+        |store| {
+            let s = space(store, "acme", true);
+            user(store, &s, "jane", UserState::Activated);
+            user(store, &s, "joe", UserState::Activated);
+        },
+        100,
+        &["jane"],
+    );
+    let acme = SpaceId::parse("acme").unwrap();
+    let (jane, joe) = (
+        UserId::parse("jane").unwrap(),
+        UserId::parse("joe").unwrap(),
+    );
+    h.engine.refresh_user(&acme, &jane, true).await;
+    h.engine.refresh_user(&acme, &joe, true).await;
+    let mut outcomes = Vec::new();
+    while outcomes.len() < 3 {
+        let event = h.next_event().await;
+        outcomes.push((event.user.to_string(), event.outcome));
+    }
+    assert!(outcomes.contains(&("jane".into(), CycleOutcome::Failed("cycle_crashed".into()))));
+    assert!(
+        outcomes.contains(&("joe".into(), CycleOutcome::Done)),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.contains(&("jane".into(), CycleOutcome::Done)),
+        "the supervisor restarted jane and she synced: {outcomes:?}"
+    );
+    let jane_record = h.store.user(&acme, &jane).unwrap().unwrap();
+    assert_eq!(jane_record.state, UserState::Activated);
+    let events = h.store.journal(&acme, &jane, None, 10).unwrap();
+    assert!(events.iter().any(|e| e.kind == "cycle_failed"));
+    let joe_record = h.store.user(&acme, &joe).unwrap().unwrap();
+    assert_eq!(joe_record.status.counts.exchange.created, 1);
+    h.engine.shutdown().await;
+}
+
+#[actix_web::test]
+async fn pause_resume_and_the_integration_switch_take_effect_at_once() {
+    let mut h = Harness::new(
+        |store| {
+            let s = space(store, "acme", true);
+            user(store, &s, "jane", UserState::Activated);
+        },
+        100,
+        &[],
+    );
+    let (acme, jane) = (
+        SpaceId::parse("acme").unwrap(),
+        UserId::parse("jane").unwrap(),
+    );
+    h.engine.refresh_user(&acme, &jane, false).await;
+    assert_eq!(h.engine.actor_count().await, 1);
+
+    set_state(&h.store, &acme, &jane, UserState::Paused);
+    h.engine.refresh_user(&acme, &jane, true).await;
+    assert!(h.engine.runtime(&acme, &jane).await.unwrap().paused);
+    h.engine.sync_now(&acme, &jane).await;
+    assert!(h.calls.try_recv().is_err(), "a paused user does not sync");
+
+    set_state(&h.store, &acme, &jane, UserState::Activated);
+    h.engine.refresh_user(&acme, &jane, false).await;
+    assert_eq!(h.next_call().await.0, "jane", "resuming syncs at once");
+    h.next_event().await;
+
+    h.store
+        .update_space(&acme, |s| {
+            s.integration_enabled = false;
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    h.engine.refresh_space(&acme).await;
+    assert_eq!(
+        h.engine.actor_count().await,
+        0,
+        "switched off: no actor runs"
+    );
+    assert!(!h.engine.sync_now(&acme, &jane).await);
+    assert!(
+        h.store.user(&acme, &jane).unwrap().is_some(),
+        "nothing is deleted"
+    );
+
+    h.store
+        .update_space(&acme, |s| {
+            s.integration_enabled = true;
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    h.engine.refresh_space(&acme).await;
+    assert_eq!(
+        h.next_call().await.0,
+        "jane",
+        "switched on: the user syncs again"
+    );
+    h.engine.shutdown().await;
+}
+
+#[actix_web::test]
+async fn shutdown_lets_the_running_cycle_commit() {
+    let mut h = Harness::new(
+        |store| {
+            let s = space(store, "acme", true);
+            user(store, &s, "jane", UserState::Activated);
+        },
+        0,
+        &[],
+    );
+    let (acme, jane) = (
+        SpaceId::parse("acme").unwrap(),
+        UserId::parse("jane").unwrap(),
+    );
+    h.engine.refresh_user(&acme, &jane, true).await;
+    h.next_call().await;
+    let engine = h.engine.clone();
+    let stopping = actix_web::rt::spawn(async move { engine.shutdown().await });
+    h.gate.add_permits(1);
+    stopping.await.unwrap();
+    let record = h.store.user(&acme, &jane).unwrap().unwrap();
+    assert_eq!(
+        record.status.counts.exchange.created, 1,
+        "the cycle committed before shutdown ended"
+    );
+}
