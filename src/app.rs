@@ -67,6 +67,7 @@ pub async fn run(
         store: store.clone(),
         token_hashes,
         clock: Arc::new(SystemClock),
+        engine: None,
         held,
     };
     let address = listener.local_addr()?;

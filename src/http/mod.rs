@@ -13,6 +13,7 @@ pub mod state;
 pub mod user_models;
 pub mod users;
 pub mod validate;
+pub mod webhooks;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -37,6 +38,7 @@ where
     app.openapi(openapi::ApiDoc::openapi())
         .service(health::healthz)
         .service(health::readyz)
+        .configure(webhooks::routes)
         .service(
             scope("/api/v1")
                 .wrap(from_fn(auth::require_admin_token))

@@ -24,6 +24,7 @@ use super::error::ErrorBody;
     tags(
         (name = "spaces", description = "Pipeliner spaces and their integration switch"),
         (name = "users", description = "Users of a space: activation, settings, status"),
+        (name = "webhooks", description = "Receivers for Graph and Pipeliner notifications, authenticated by their own secrets"),
         (name = "health", description = "Probes for orchestrators, open without a token")
     )
 )]

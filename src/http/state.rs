@@ -17,6 +17,8 @@ pub struct AppState {
     pub token_hashes: Arc<HashSet<[u8; 32]>>,
     /// The source of "now".
     pub clock: SharedClock,
+    /// The sync engine, when running; webhooks and admin actions notify it.
+    pub engine: Option<crate::engine::Engine>,
     /// Held by every clone; when the last clone is gone the receiver in [`crate::app`]
     /// learns that no worker holds the store any more, so it can be closed.
     pub held: tokio::sync::mpsc::Sender<()>,

@@ -2,13 +2,14 @@
 //! values, secrets sealed with the master key (see [`crypto`]).
 //!
 //! Trees: `spaces_by_id`, `users_by_space_user`, `links_by_exchange_id` and its inverse
-//! `links_by_crm_id`, `journal_by_user_seq`, `api_tokens_by_hash`, and `meta` (schema
-//! version, master-key check). All calls are blocking; async callers run them on a
-//! blocking thread.
+//! `links_by_crm_id`, `journal_by_user_seq`, `api_tokens_by_hash`, `subscriptions_by_id`,
+//! `space_hooks_by_space`, and `meta` (schema version, master-key check). All calls are
+//! blocking; async callers run them on a blocking thread.
 
 pub mod codec;
 pub mod crypto;
 mod error;
+pub mod hooks;
 pub mod journal;
 pub mod links;
 pub mod spaces;
@@ -23,6 +24,7 @@ use secrecy::SecretString;
 pub use error::{StoreError, StoreResult};
 
 use crypto::{Cipher, SealedSecret};
+use hooks::{SpaceHookRecord, SubscriptionRecord};
 use journal::JournalEvent;
 use links::LinkRecord;
 use spaces::SpaceRecord;
@@ -52,6 +54,8 @@ pub struct Store {
     links_by_crm: sled::Tree,
     journal: TypedTree<JournalEvent>,
     tokens: TypedTree<TokenRecord>,
+    subscriptions: TypedTree<SubscriptionRecord>,
+    space_hooks: TypedTree<SpaceHookRecord>,
     journal_limit: usize,
 }
 
@@ -90,6 +94,8 @@ impl Store {
             links_by_crm: db.open_tree("links_by_crm_id")?,
             journal: TypedTree::open(&db, "journal_by_user_seq")?,
             tokens: TypedTree::open(&db, "api_tokens_by_hash")?,
+            subscriptions: TypedTree::open(&db, "subscriptions_by_id")?,
+            space_hooks: TypedTree::open(&db, "space_hooks_by_space")?,
             journal_limit: DEFAULT_JOURNAL_LIMIT,
             db,
             cipher,

@@ -7,3 +7,4 @@ mod common;
 mod contract;
 mod engine;
 mod persistence;
+mod webhooks;
