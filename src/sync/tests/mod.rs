@@ -1,0 +1,2 @@
+//! Tests of the sync planner: one table test per rule, mapping round trips, and the
+//! model-based property test.
