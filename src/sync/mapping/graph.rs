@@ -60,7 +60,14 @@ pub fn from_graph(v: &Value, mapping: &Mapping) -> Result<Read, ReadError> {
             .filter_map(|e| e.get("address").and_then(Value::as_str))
             .filter(|s| !s.trim().is_empty())
             .collect();
-        fill_slots(&mut c, &mut present, &EMAIL_SLOTS, &items, "emailAddresses", &mut warnings);
+        fill_slots(
+            &mut c,
+            &mut present,
+            &EMAIL_SLOTS,
+            &items,
+            "emailAddresses",
+            &mut warnings,
+        );
     }
     for (prop, slots) in [
         ("businessPhones", &BUSINESS_PHONE_SLOTS[..]),
@@ -205,7 +212,10 @@ pub fn graph_patch(changes: &BTreeMap<FieldKey, Option<String>>, mapping: &Mappi
     }
     for m in &mapping.custom {
         if let Some(v) = changes.get(&FieldKey::Custom(m.name.clone())) {
-            out.insert(m.exchange.clone(), v.clone().map_or(Value::Null, Value::String));
+            out.insert(
+                m.exchange.clone(),
+                v.clone().map_or(Value::Null, Value::String),
+            );
         }
     }
     Value::Object(out)

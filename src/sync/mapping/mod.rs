@@ -119,7 +119,9 @@ impl Mapping {
             if m.name.trim().is_empty() || !names.insert(m.name.as_str()) {
                 return Err(MappingError::BadName(m.name.clone()));
             }
-            let known = GRAPH_CUSTOM_PROPERTIES.iter().any(|(p, _)| *p == m.exchange);
+            let known = GRAPH_CUSTOM_PROPERTIES
+                .iter()
+                .any(|(p, _)| *p == m.exchange);
             if !known || !graph.insert(m.exchange.as_str()) {
                 return Err(MappingError::BadExchangeProperty(m.exchange.clone()));
             }

@@ -15,7 +15,11 @@ use crate::sync::settings::Access;
 /// Reads one Pipeliner contact. `user_client_id` is the user's Pipeliner Client id: a
 /// contact they own gets `Access::Owner`, any other `Access::None`, which the engine raises
 /// to `Editor` or `Viewer` from sharing facts.
-pub fn from_pipeliner(v: &Value, mapping: &Mapping, user_client_id: &str) -> Result<Read, ReadError> {
+pub fn from_pipeliner(
+    v: &Value,
+    mapping: &Mapping,
+    user_client_id: &str,
+) -> Result<Read, ReadError> {
     let obj = v.as_object().ok_or(ReadError::NotAnObject)?;
     let id = obj
         .get("id")

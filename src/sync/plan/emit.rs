@@ -40,7 +40,13 @@ pub(crate) struct Ids<'s> {
 }
 
 impl Cx<'_> {
-    pub(crate) fn journal(&mut self, kind: JournalKind, side: Option<Side>, ids: Ids<'_>, message: String) {
+    pub(crate) fn journal(
+        &mut self,
+        kind: JournalKind,
+        side: Option<Side>,
+        ids: Ids<'_>,
+        message: String,
+    ) {
         let e = entry(self.input.now, kind, side, ids.exchange, ids.crm, message);
         self.out.journal.push(e);
     }
@@ -104,7 +110,14 @@ impl Cx<'_> {
     }
 
     /// Plans a delete.
-    pub(crate) fn emit_delete(&mut self, pair: PairKey, target: Side, id: &str, ids: Ids<'_>, why: &str) {
+    pub(crate) fn emit_delete(
+        &mut self,
+        pair: PairKey,
+        target: Side,
+        id: &str,
+        ids: Ids<'_>,
+        why: &str,
+    ) {
         self.push(
             target,
             Action::Delete {
@@ -117,7 +130,13 @@ impl Cx<'_> {
     }
 
     /// Ends a stored pair.
-    pub(crate) fn emit_unlink(&mut self, pair: PairKey, exchange_id: &str, crm_id: &str, why: &str) {
+    pub(crate) fn emit_unlink(
+        &mut self,
+        pair: PairKey,
+        exchange_id: &str,
+        crm_id: &str,
+        why: &str,
+    ) {
         self.out.links.push(LinkChange::Unlink {
             pair,
             exchange_id: exchange_id.to_owned(),
@@ -131,7 +150,14 @@ impl Cx<'_> {
     }
 
     /// Remembers a kept record so it is never paired or recreated.
-    pub(crate) fn emit_tombstone(&mut self, pair: PairKey, side: Side, id: &str, ids: Ids<'_>, why: &str) {
+    pub(crate) fn emit_tombstone(
+        &mut self,
+        pair: PairKey,
+        side: Side,
+        id: &str,
+        ids: Ids<'_>,
+        why: &str,
+    ) {
         self.out.links.push(LinkChange::Tombstone {
             pair,
             tombstone: Tombstone {
@@ -147,7 +173,10 @@ impl Cx<'_> {
     /// Records resolved conflicts.
     pub(crate) fn emit_conflicts(&mut self, conflicts: Vec<FieldConflict>, ids: Ids<'_>) {
         for c in conflicts {
-            let shown = |v: &Option<String>| v.as_deref().map_or("(empty)".to_owned(), |s| format!("{s:?}"));
+            let shown = |v: &Option<String>| {
+                v.as_deref()
+                    .map_or("(empty)".to_owned(), |s| format!("{s:?}"))
+            };
             let message = format!(
                 "Conflict on {}: Exchange has {}, Pipeliner has {}; {} wins.",
                 c.field.label(),

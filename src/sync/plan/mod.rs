@@ -45,7 +45,13 @@ pub(crate) struct Cx<'a> {
 impl<'a> Cx<'a> {
     fn new(input: &'a PlanInput) -> Self {
         let mut out = Plan::default();
-        let exchange = SideView::new(&input.exchange, input.links.len(), Side::Exchange, input, &mut out);
+        let exchange = SideView::new(
+            &input.exchange,
+            input.links.len(),
+            Side::Exchange,
+            input,
+            &mut out,
+        );
         let crm = SideView::new(&input.crm, input.links.len(), Side::Crm, input, &mut out);
         Cx {
             input,
@@ -96,12 +102,17 @@ impl<'a> Cx<'a> {
         stale.sort();
         stale.dedup();
         self.out.stale_intents = stale;
-        let count = |v: &[Action]| v.iter().filter(|a| matches!(a, Action::Delete { .. })).count();
+        let count = |v: &[Action]| {
+            v.iter()
+                .filter(|a| matches!(a, Action::Delete { .. }))
+                .count()
+        };
         let exchange_deletes = count(&self.out.exchange);
         let crm_deletes = count(&self.out.crm);
         let links = self.input.links.len();
         let thresholds = self.input.settings.thresholds;
-        if !self.input.deletes_confirmed && thresholds.crossed(exchange_deletes + crm_deletes, links)
+        if !self.input.deletes_confirmed
+            && thresholds.crossed(exchange_deletes + crm_deletes, links)
         {
             let stop = NeedsConfirmation {
                 exchange_deletes,
@@ -115,7 +126,14 @@ impl<'a> Cx<'a> {
             let message = format!(
                 "Stopped before writing: this cycle would delete {exchange_deletes} contact(s) in Exchange and {crm_deletes} in Pipeliner out of {links} linked. An admin must confirm or reject the deletes."
             );
-            plan.journal.push(emit::entry(self.input.now, JournalKind::Notice, None, None, None, message));
+            plan.journal.push(emit::entry(
+                self.input.now,
+                JournalKind::Notice,
+                None,
+                None,
+                None,
+                message,
+            ));
             return plan;
         }
         self.out

@@ -130,25 +130,43 @@ impl<'a> Cx<'a> {
     fn exchange_gone(&mut self, pair: PairKey, p: &PairRef<'_>, c: Now) {
         let s = self.input.settings;
         if s.sync_type != SyncType::ExchangeToCrm && !s.in_scope(c.access) {
-            return self.end_pair(pair, p, "deleted in Exchange; the Pipeliner contact is outside your scope");
+            return self.end_pair(
+                pair,
+                p,
+                "deleted in Exchange; the Pipeliner contact is outside your scope",
+            );
         }
         match s.sync_type {
-            SyncType::ExchangeToCrm if s.delete_protection => {
-                self.keep_and_tombstone(pair, p, Side::Crm, "deleted in Exchange with delete protection on")
-            }
+            SyncType::ExchangeToCrm if s.delete_protection => self.keep_and_tombstone(
+                pair,
+                p,
+                Side::Crm,
+                "deleted in Exchange with delete protection on",
+            ),
             SyncType::ExchangeToCrm if c.changed => self.end_pair(
                 pair,
                 p,
                 "deleted in Exchange but edited in Pipeliner, so the Pipeliner contact is kept",
             ),
-            SyncType::ExchangeToCrm => self.delete_and_end(pair, p, Side::Crm, "deleted in Exchange"),
-            SyncType::Bidirectional | SyncType::CrmToExchange if c.changed => {
-                self.recreate(pair, p, Side::Exchange, c.contact, "deleted in Exchange but edited in Pipeliner; the edit wins")
+            SyncType::ExchangeToCrm => {
+                self.delete_and_end(pair, p, Side::Crm, "deleted in Exchange")
             }
-            SyncType::Bidirectional if s.delete_protection => {
-                self.keep_and_tombstone(pair, p, Side::Crm, "deleted in Exchange with delete protection on")
+            SyncType::Bidirectional | SyncType::CrmToExchange if c.changed => self.recreate(
+                pair,
+                p,
+                Side::Exchange,
+                c.contact,
+                "deleted in Exchange but edited in Pipeliner; the edit wins",
+            ),
+            SyncType::Bidirectional if s.delete_protection => self.keep_and_tombstone(
+                pair,
+                p,
+                Side::Crm,
+                "deleted in Exchange with delete protection on",
+            ),
+            SyncType::Bidirectional => {
+                self.delete_and_end(pair, p, Side::Crm, "deleted in Exchange")
             }
-            SyncType::Bidirectional => self.delete_and_end(pair, p, Side::Crm, "deleted in Exchange"),
             SyncType::CrmToExchange => self.keep_and_tombstone(
                 pair,
                 p,
@@ -160,27 +178,42 @@ impl<'a> Cx<'a> {
 
     fn crm_gone(&mut self, pair: PairKey, p: &PairRef<'_>, e: Now) {
         match self.input.settings.sync_type {
-            SyncType::ExchangeToCrm | SyncType::Bidirectional if e.changed => {
-                self.recreate(pair, p, Side::Crm, e.contact, "deleted in Pipeliner but edited in Exchange; the edit wins")
-            }
+            SyncType::ExchangeToCrm | SyncType::Bidirectional if e.changed => self.recreate(
+                pair,
+                p,
+                Side::Crm,
+                e.contact,
+                "deleted in Pipeliner but edited in Exchange; the edit wins",
+            ),
             SyncType::ExchangeToCrm => self.keep_and_tombstone(
                 pair,
                 p,
                 Side::Exchange,
                 "deleted in Pipeliner, which does not sync back to Exchange in this mode",
             ),
-            SyncType::Bidirectional => self.delete_and_end(pair, p, Side::Exchange, "deleted in Pipeliner"),
+            SyncType::Bidirectional => {
+                self.delete_and_end(pair, p, Side::Exchange, "deleted in Pipeliner")
+            }
             SyncType::CrmToExchange if e.changed => self.end_pair(
                 pair,
                 p,
                 "deleted in Pipeliner but edited in Exchange, so the Exchange contact is kept",
             ),
-            SyncType::CrmToExchange => self.delete_and_end(pair, p, Side::Exchange, "deleted in Pipeliner"),
+            SyncType::CrmToExchange => {
+                self.delete_and_end(pair, p, Side::Exchange, "deleted in Pipeliner")
+            }
         }
     }
 
     /// Edit beats delete: the surviving side's record is created again where it was deleted.
-    fn recreate(&mut self, pair: PairKey, p: &PairRef<'_>, target: Side, contact: Contact, why: &str) {
+    fn recreate(
+        &mut self,
+        pair: PairKey,
+        p: &PairRef<'_>,
+        target: Side,
+        contact: Contact,
+        why: &str,
+    ) {
         let source_id = match target {
             Side::Exchange => p.crm_id,
             Side::Crm => p.exchange_id,
@@ -191,8 +224,14 @@ impl<'a> Cx<'a> {
         }
         let intent = self.emit_create(pair, target, source_id, contact.clone(), ids, why);
         let (exchange, crm) = match target {
-            Side::Exchange => (RecordId::Created(intent), RecordId::Known(p.crm_id.to_owned())),
-            Side::Crm => (RecordId::Known(p.exchange_id.to_owned()), RecordId::Created(intent)),
+            Side::Exchange => (
+                RecordId::Created(intent),
+                RecordId::Known(p.crm_id.to_owned()),
+            ),
+            Side::Crm => (
+                RecordId::Known(p.exchange_id.to_owned()),
+                RecordId::Created(intent),
+            ),
         };
         let snapshot = Snapshot::agreed(contact);
         let change = match &p.origin {
@@ -278,18 +317,34 @@ impl<'a> Cx<'a> {
             }
             Origin::Adopted(intent) => {
                 self.used_intents.insert(intent.clone());
-                self.journal(JournalKind::Link, None, ids, "Linked a contact created in the last cycle, found again by its intent.".into());
+                self.journal(
+                    JournalKind::Link,
+                    None,
+                    ids,
+                    "Linked a contact created in the last cycle, found again by its intent.".into(),
+                );
                 self.link_known(pair, p, snapshot, Some(intent.clone()))
             }
             Origin::Matched => {
-                self.journal(JournalKind::Link, None, ids, "Paired by e-mail on the first sync.".into());
+                self.journal(
+                    JournalKind::Link,
+                    None,
+                    ids,
+                    "Paired by e-mail on the first sync.".into(),
+                );
                 self.link_known(pair, p, snapshot, None)
             }
         };
         self.out.links.push(change);
     }
 
-    fn link_known(&self, pair: PairKey, p: &PairRef<'_>, snapshot: Snapshot, resolves: Option<IntentId>) -> LinkChange {
+    fn link_known(
+        &self,
+        pair: PairKey,
+        p: &PairRef<'_>,
+        snapshot: Snapshot,
+        resolves: Option<IntentId>,
+    ) -> LinkChange {
         LinkChange::Link {
             pair,
             exchange: RecordId::Known(p.exchange_id.to_owned()),

@@ -35,7 +35,8 @@ impl<'a> Cx<'a> {
                 .filter(|(id, _)| self.input.links.position(side, id).is_none())
                 .collect();
             for (id, u) in found {
-                let Some(intent) = u.intent.as_ref().and_then(|i| self.intents.get(i).copied()) else {
+                let Some(intent) = u.intent.as_ref().and_then(|i| self.intents.get(i).copied())
+                else {
                     continue;
                 };
                 if intent.target != side {
@@ -95,7 +96,9 @@ impl<'a> Cx<'a> {
         }
         for i in touched {
             let Some(l) = links.at(i) else { continue };
-            if self.consumed.contains(&(Side::Exchange, l.exchange_id.as_str()))
+            if self
+                .consumed
+                .contains(&(Side::Exchange, l.exchange_id.as_str()))
                 || self.consumed.contains(&(Side::Crm, l.crm_id.as_str()))
             {
                 continue;
@@ -173,7 +176,8 @@ impl<'a> Cx<'a> {
             }
         }
         let s = self.input.settings;
-        if s.sync_type.writes_crm() && s.sync_type != crate::sync::settings::SyncType::CrmToExchange {
+        if s.sync_type.writes_crm() && s.sync_type != crate::sync::settings::SyncType::CrmToExchange
+        {
             for (id, u) in exchange_new {
                 self.create_new(Side::Crm, id, &u);
             }
@@ -195,8 +199,14 @@ impl<'a> Cx<'a> {
         let why = "new contact";
         let intent = self.emit_create(pair, target, source_id, contact.clone(), ids, why);
         let (exchange, crm) = match target {
-            Side::Exchange => (RecordId::Created(intent), RecordId::Known(source_id.to_owned())),
-            Side::Crm => (RecordId::Known(source_id.to_owned()), RecordId::Created(intent)),
+            Side::Exchange => (
+                RecordId::Created(intent),
+                RecordId::Known(source_id.to_owned()),
+            ),
+            Side::Crm => (
+                RecordId::Known(source_id.to_owned()),
+                RecordId::Created(intent),
+            ),
         };
         self.out.links.push(LinkChange::Link {
             pair,
@@ -224,7 +234,12 @@ impl<'a> Cx<'a> {
     /// The required-field rule: a create into Pipeliner is refused, per record and with the
     /// reason, when the space requires a field that no mapping fills or that is empty. A
     /// refusal is not repeated while mapping, required fields and contact stay the same.
-    pub(crate) fn crm_create_refused(&mut self, exchange_id: &str, contact: &Contact, ids: Ids<'_>) -> bool {
+    pub(crate) fn crm_create_refused(
+        &mut self,
+        exchange_id: &str,
+        contact: &Contact,
+        ids: Ids<'_>,
+    ) -> bool {
         let mut reasons = Vec::new();
         for name in &self.input.required_crm_fields {
             if name == "owner_id" {
@@ -259,7 +274,12 @@ impl<'a> Cx<'a> {
     }
 
     fn refusal_key(&self, contact: &Contact) -> String {
-        let mut required: Vec<&str> = self.input.required_crm_fields.iter().map(String::as_str).collect();
+        let mut required: Vec<&str> = self
+            .input
+            .required_crm_fields
+            .iter()
+            .map(String::as_str)
+            .collect();
         required.sort_unstable();
         let mut h = Sha256::new();
         h.update(self.input.mapping.fingerprint().as_bytes());

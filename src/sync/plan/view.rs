@@ -67,7 +67,6 @@ impl<'a> SideView<'a> {
             absence_is_delete,
         }
     }
-    }
 }
 
 /// A later partial upsert over an earlier one for the same id.
@@ -91,7 +90,11 @@ fn combine(mut prev: Upsert, next: &Upsert) -> Upsert {
 }
 
 /// A side's current values: the last known ones with the upsert's fields laid over them.
-pub(crate) fn current(base: &Contact, upsert: &Upsert, keys: &[crate::sync::contact::FieldKey]) -> Contact {
+pub(crate) fn current(
+    base: &Contact,
+    upsert: &Upsert,
+    keys: &[crate::sync::contact::FieldKey],
+) -> Contact {
     match &upsert.presence {
         Presence::Full => {
             let mut c = Contact::default();
