@@ -1,2 +1,5 @@
 //! Tests of the sync planner: one table test per rule, mapping round trips, and the
 //! model-based property test.
+
+mod rules;
+mod support;
