@@ -243,6 +243,8 @@ pub struct PendingIntent {
     pub target: Side,
     /// The source record on the other side.
     pub source_id: String,
+    /// The values sent with the create: the merge base once the record is adopted.
+    pub contact: Contact,
 }
 
 /// A create into Pipeliner that was refused (missing required field); it is not retried

@@ -99,6 +99,8 @@ pub enum LinkChange {
         crm: RecordId,
         /// The synced state after the actions.
         snapshot: Snapshot,
+        /// A pending intent this relink resolves; drop it with the commit.
+        resolves: Option<IntentId>,
     },
     /// The pair stays; its snapshot and versions move on.
     Refresh {
@@ -244,6 +246,9 @@ pub struct Plan {
     pub errors: Vec<RecordError>,
     /// Create refusals to remember (new or confirmed this cycle).
     pub refusals: Vec<Refusal>,
+    /// Unlinked records that arrived as partial upserts (a delta row of a contact never
+    /// synced): the engine fetches them whole and plans again with full upserts.
+    pub fetch_full: Vec<(Side, String)>,
     /// Pending intents that were neither adopted nor retried; drop them.
     pub stale_intents: Vec<IntentId>,
     /// Set when the mass-delete guard stopped the cycle; then no action or link change is

@@ -34,6 +34,8 @@ pub(crate) struct PairRef<'s> {
     pub exchange_version: Option<&'s str>,
     pub crm_version: Option<&'s str>,
     pub origin: Origin,
+    /// For an adopted create that replaced a deleted partner: the stored link's ids.
+    pub replaces: Option<(&'s str, &'s str)>,
 }
 
 impl PairRef<'_> {
@@ -55,7 +57,7 @@ pub(crate) struct Now {
 }
 
 impl<'a> Cx<'a> {
-    fn side_now(&self, side: Side, id: &str, base: &Contact, stored: bool) -> Option<Now> {
+    fn side_now(&self, side: Side, id: &str, base: &Contact) -> Option<Now> {
         let view = self.view(side);
         match view.seen.get(id) {
             Some(Seen::Deleted) => None,
@@ -73,7 +75,7 @@ impl<'a> Cx<'a> {
                     access: u.access,
                 })
             }
-            None if stored && view.absence_is_delete => None,
+            None if view.absence_is_delete => None,
             None => Some(Now {
                 contact: base.clone(),
                 changed: false,
@@ -84,12 +86,26 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// Whether a record holds values the other side never had (a one-way target edited by
+    /// a person): deleting it would lose them, so it counts as edited.
+    fn unsynced(&self, now: &Contact, other_base: &Contact) -> bool {
+        self.keys
+            .iter()
+            .any(|k| now.get(k).is_some() && !same_key(k, now.get(k), other_base.get(k)))
+    }
+
     /// Decides one pair.
     pub(crate) fn decide_pair(&mut self, p: PairRef<'_>) {
         let pair = self.pair_key();
-        let stored = matches!(p.origin, Origin::Stored);
-        let e = self.side_now(Side::Exchange, p.exchange_id, &p.base.exchange, stored);
-        let c = self.side_now(Side::Crm, p.crm_id, &p.base.crm, stored);
+        let mut e = self.side_now(Side::Exchange, p.exchange_id, &p.base.exchange);
+        let mut c = self.side_now(Side::Crm, p.crm_id, &p.base.crm);
+        if e.is_none() || c.is_none() {
+            for (now, other) in [(&mut e, &p.base.crm), (&mut c, &p.base.exchange)] {
+                if let Some(n) = now.as_mut() {
+                    n.changed = n.changed || self.unsynced(&n.contact, other);
+                }
+            }
+        }
         match (e, c) {
             (None, None) => self.end_pair(pair, &p, "deleted on both sides"),
             (None, Some(c)) => self.exchange_gone(pair, &p, c),
@@ -101,13 +117,15 @@ impl<'a> Cx<'a> {
     fn end_pair(&mut self, pair: PairKey, p: &PairRef<'_>, why: &str) {
         if matches!(p.origin, Origin::Stored) {
             self.emit_unlink(pair, p.exchange_id, p.crm_id, why);
+        } else if let Some((e, c)) = p.replaces {
+            self.emit_unlink(pair, e, c, why);
         }
     }
 
     fn delete_and_end(&mut self, pair: PairKey, p: &PairRef<'_>, target: Side, why: &str) {
         if self.input.first_sync {
             let why = format!("{why}; a first sync never deletes");
-            self.end_pair(pair, p, &why);
+            self.keep_and_tombstone(pair, p, target, &why);
             return;
         }
         let id = match target {
@@ -234,16 +252,21 @@ impl<'a> Cx<'a> {
             ),
         };
         let snapshot = Snapshot::agreed(contact);
-        let change = match &p.origin {
-            Origin::Stored => LinkChange::Relink {
+        let old = match &p.origin {
+            Origin::Stored => Some((p.exchange_id, p.crm_id)),
+            _ => p.replaces,
+        };
+        let change = match old {
+            Some((old_e, old_c)) => LinkChange::Relink {
                 pair,
-                old_exchange_id: p.exchange_id.to_owned(),
-                old_crm_id: p.crm_id.to_owned(),
+                old_exchange_id: old_e.to_owned(),
+                old_crm_id: old_c.to_owned(),
                 exchange,
                 crm,
                 snapshot,
+                resolves: None,
             },
-            Origin::Adopted(_) | Origin::Matched => LinkChange::Link {
+            None => LinkChange::Link {
                 pair,
                 exchange,
                 crm,
@@ -323,7 +346,18 @@ impl<'a> Cx<'a> {
                     ids,
                     "Linked a contact created in the last cycle, found again by its intent.".into(),
                 );
-                self.link_known(pair, p, snapshot, Some(intent.clone()))
+                match p.replaces {
+                    Some((old_e, old_c)) => LinkChange::Relink {
+                        pair,
+                        old_exchange_id: old_e.to_owned(),
+                        old_crm_id: old_c.to_owned(),
+                        exchange: RecordId::Known(p.exchange_id.to_owned()),
+                        crm: RecordId::Known(p.crm_id.to_owned()),
+                        snapshot,
+                        resolves: Some(intent.clone()),
+                    },
+                    None => self.link_known(pair, p, snapshot, Some(intent.clone())),
+                }
             }
             Origin::Matched => {
                 self.journal(

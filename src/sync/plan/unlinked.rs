@@ -45,7 +45,23 @@ impl<'a> Cx<'a> {
                 let source = intent.source_id.as_str();
                 let source_side = side.other();
                 self.consumed.insert((side, id));
-                if self.input.links.position(source_side, source).is_some()
+                // The source may still be linked to the partner this create replaces.
+                let replaces = self
+                    .input
+                    .links
+                    .position(source_side, source)
+                    .and_then(|i| self.input.links.at(i))
+                    .map(|l| (l.exchange_id.as_str(), l.crm_id.as_str()));
+                let partner_gone = replaces.is_some_and(|(e, c)| {
+                    let partner = if side == Side::Exchange { e } else { c };
+                    let view = self.view(side);
+                    match view.seen.get(partner) {
+                        Some(Seen::Deleted) => true,
+                        Some(Seen::Up(_)) => false,
+                        None => view.absence_is_delete,
+                    }
+                });
+                if (replaces.is_some() && !partner_gone)
                     || self.consumed.contains(&(source_side, source))
                 {
                     let ids = self.ids_for(side, id, source);
@@ -58,7 +74,11 @@ impl<'a> Cx<'a> {
                     continue;
                 }
                 self.consumed.insert((source_side, source));
-                let base = Snapshot::agreed(current(&Contact::default(), &u, &self.keys));
+                if let Some((e, c)) = replaces {
+                    self.consumed
+                        .insert((side, if side == Side::Exchange { e } else { c }));
+                }
+                let base = Snapshot::agreed(intent.contact.clone());
                 let (exchange_id, crm_id) = match side {
                     Side::Exchange => (id, source),
                     Side::Crm => (source, id),
@@ -70,6 +90,7 @@ impl<'a> Cx<'a> {
                     exchange_version: None,
                     crm_version: None,
                     origin: Origin::Adopted(intent.id.clone()),
+                    replaces,
                 });
             }
         }
@@ -112,6 +133,7 @@ impl<'a> Cx<'a> {
                 exchange_version: l.exchange_version.as_deref(),
                 crm_version: l.crm_version.as_deref(),
                 origin: Origin::Stored,
+                replaces: None,
             });
         }
     }
@@ -134,10 +156,22 @@ impl<'a> Cx<'a> {
     }
 
     /// Unlinked records: paired by e-mail on a first sync, otherwise created on the other
-    /// side where the mode allows it.
+    /// side where the mode allows it. A partial one is fetched whole first.
     pub(crate) fn unlinked_records(&mut self) {
         let mut exchange_new = self.fresh(Side::Exchange);
         let mut crm_new = self.fresh(Side::Crm);
+        for (side, list) in [
+            (Side::Exchange, &mut exchange_new),
+            (Side::Crm, &mut crm_new),
+        ] {
+            list.retain(|(id, u)| {
+                let full = u.presence == crate::sync::input::Presence::Full;
+                if !full {
+                    self.out.fetch_full.push((side, (*id).to_owned()));
+                }
+                full
+            });
+        }
         if self.input.first_sync {
             let mut by_email: BTreeMap<String, VecDeque<&'a str>> = BTreeMap::new();
             for (id, u) in &crm_new {
@@ -172,6 +206,7 @@ impl<'a> Cx<'a> {
                     exchange_version: None,
                     crm_version: None,
                     origin: Origin::Matched,
+                    replaces: None,
                 });
             }
         }

@@ -2,5 +2,6 @@
 //! model-based property test.
 
 mod mapping;
+mod model;
 mod rules;
 mod support;

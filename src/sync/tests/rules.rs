@@ -612,6 +612,7 @@ fn interrupted_create_is_adopted_not_duplicated() {
         id: intent.clone(),
         target: Side::Crm,
         source_id: "e1".into(),
+        contact: ada(),
     }];
     i.exchange.upserts = vec![up("e1", ada())];
     let mut created = up("c7", ada());
