@@ -8,7 +8,7 @@
 //! - [`engine`]: the supervised per-user actors that schedule and run sync cycles;
 //! - [`http`]: the admin REST API, its OpenAPI document and Swagger UI;
 //! - [`store`]: persistence on sled, secrets sealed at rest;
-//! - [`sync`]: the pure core (settings and their rules);
+//! - [`sync`]: the pure planner: canonical contact, field mapping, user settings and `plan()`;
 //! - [`ids`], [`clock`], [`telemetry`]: identifiers, injected time, log output.
 
 pub mod app;

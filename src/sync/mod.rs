@@ -1,5 +1,39 @@
-//! The pure core of exsync: what a user's sync is configured to do. No I/O, no clock, no
-//! randomness; everything comes in as arguments.
+//! The pure heart of exsync: the canonical contact, the field mapping, and [`plan()`],
+//! which turns one cycle's changes, the stored links and the user's settings into the
+//! actions to run. No I/O, no clock, no randomness: everything comes in as arguments, so
+//! the rules of DESIGN.md sections 1, 3 and 5 are tested here without any network.
+//!
+//! - [`contact`]: the canonical contact and its fields.
+//! - [`normalize`]: comparison rules (e-mails, phones, dates, empty values).
+//! - [`mapping`]: Graph JSON ↔ canonical ↔ Pipeliner JSON, with custom mappings.
+//! - [`snapshot`]: what was last synced for a link, and its stable hash.
+//! - [`settings`]: sync type, preference, delete protection, conflict policy, thresholds.
+//! - [`user_settings`]: the stored per-user settings the admin API sets, and their rules.
+//! - [`input`] / [`output`]: the typed input and result of [`plan()`].
 
+pub mod contact;
+pub mod input;
+pub mod mapping;
+pub mod normalize;
+pub mod output;
+mod plan;
 pub mod settings;
+pub mod snapshot;
 pub mod user_settings;
+
+#[cfg(test)]
+mod tests;
+
+pub use contact::{Contact, Field, FieldKey};
+pub use input::{
+    IntentId, Link, LinkSet, Listing, PendingIntent, PlanInput, Presence, Refusal, Side,
+    SideChanges, Tombstone, Upsert,
+};
+pub use mapping::{CustomMapping, Mapping};
+pub use output::{
+    Action, Conflict, JournalEntry, JournalKind, LinkChange, NeedsConfirmation, PairKey, Plan,
+    RecordError, RecordId,
+};
+pub use plan::plan;
+pub use settings::{Access, ConflictPolicy, Settings, SyncPreference, SyncType, Thresholds};
+pub use snapshot::Snapshot;

@@ -1,0 +1,287 @@
+//! What `plan()` is given: the changes seen on each side since the last cycle, the stored
+//! links with their snapshots, tombstones, pending create intents, remembered create
+//! refusals, the user's settings, the mapping, the space's required Pipeliner fields, and
+//! `now`. Everything is a plain value; the engine builds it from the connectors and sled.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::contact::{Contact, FieldKey};
+use super::mapping::Mapping;
+use super::settings::{Access, Settings};
+use super::snapshot::Snapshot;
+
+/// One of the two sides.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The user's Exchange contacts folder.
+    Exchange,
+    /// The Pipeliner space.
+    Crm,
+}
+
+impl Side {
+    /// The other side.
+    pub fn other(self) -> Side {
+        match self {
+            Side::Exchange => Side::Crm,
+            Side::Crm => Side::Exchange,
+        }
+    }
+
+    /// The side's name in messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Side::Exchange => "Exchange",
+            Side::Crm => "Pipeliner",
+        }
+    }
+}
+
+/// Which mapped fields an upsert carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Presence {
+    /// Every mapped field; an absent value means empty.
+    Full,
+    /// Only these fields (a Graph delta row); the others keep their last known value.
+    Partial(BTreeSet<FieldKey>),
+}
+
+impl Presence {
+    /// Whether the upsert carries this field.
+    pub fn has(&self, key: &FieldKey) -> bool {
+        match self {
+            Presence::Full => true,
+            Presence::Partial(keys) => keys.contains(key),
+        }
+    }
+}
+
+/// A contact created or changed on one side.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upsert {
+    /// The record's id on its side (Graph immutable id, Pipeliner uuid).
+    pub id: String,
+    /// The mapped values carried by this change.
+    pub contact: Contact,
+    /// Which of them the change carries.
+    pub presence: Presence,
+    /// Graph changeKey or Pipeliner revision, stored on the link.
+    pub version: Option<String>,
+    /// When the record was last modified, for the `newest` conflict policy.
+    pub modified: Option<DateTime<Utc>>,
+    /// The user's access to a Pipeliner contact; `Owner` for Exchange records.
+    pub access: Access,
+    /// The create intent this record carries, when exsync created it (Graph: the extended
+    /// property; Pipeliner: found by the engine's recovery lookup).
+    pub intent: Option<IntentId>,
+}
+
+impl Upsert {
+    /// A full upsert of an owned record with no version, time or intent.
+    pub fn full(id: impl Into<String>, contact: Contact) -> Self {
+        Upsert {
+            id: id.into(),
+            contact,
+            presence: Presence::Full,
+            version: None,
+            modified: None,
+            access: Access::Owner,
+            intent: None,
+        }
+    }
+}
+
+/// How much a side's listing can prove.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Listing {
+    /// Changes since the last cursor, read to the end: explicit deletes are proof; a linked
+    /// record that is absent is simply unchanged.
+    Incremental,
+    /// A full enumeration read to the end: a linked record that is absent was deleted.
+    Full,
+    /// A listing that failed part-way or cannot be trusted: nothing is inferred from absence.
+    Incomplete,
+}
+
+/// Everything seen on one side this cycle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SideChanges {
+    /// Created or changed records; a later entry for the same id wins.
+    pub upserts: Vec<Upsert>,
+    /// Ids reported deleted (Graph `@removed`, Pipeliner `is_deleted`).
+    pub deletes: Vec<String>,
+    /// What the listing proves.
+    pub listing: Listing,
+}
+
+impl SideChanges {
+    /// No changes, from an incremental listing.
+    pub fn none() -> Self {
+        SideChanges {
+            upserts: Vec::new(),
+            deletes: Vec::new(),
+            listing: Listing::Incremental,
+        }
+    }
+}
+
+/// A stored pair: the same person on both sides.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    /// Exchange id.
+    pub exchange_id: String,
+    /// Pipeliner id.
+    pub crm_id: String,
+    /// What was last synced.
+    pub snapshot: Snapshot,
+    /// Last known Graph changeKey.
+    pub exchange_version: Option<String>,
+    /// Last known Pipeliner revision.
+    pub crm_version: Option<String>,
+}
+
+/// The stored links, indexed by both ids. The engine builds it from sled's two link trees;
+/// building it is the caller's cost, so `plan()` stays proportional to the changes.
+#[derive(Clone, Debug, Default)]
+pub struct LinkSet {
+    links: Vec<Link>,
+    by_exchange: BTreeMap<String, usize>,
+    by_crm: BTreeMap<String, usize>,
+}
+
+impl LinkSet {
+    /// Indexes the links. A link that reuses an id already taken is dropped and returned.
+    pub fn new(all: Vec<Link>) -> (Self, Vec<Link>) {
+        let mut set = LinkSet::default();
+        let mut rejected = Vec::new();
+        for link in all {
+            if set.by_exchange.contains_key(&link.exchange_id)
+                || set.by_crm.contains_key(&link.crm_id)
+            {
+                rejected.push(link);
+                continue;
+            }
+            let i = set.links.len();
+            set.by_exchange.insert(link.exchange_id.clone(), i);
+            set.by_crm.insert(link.crm_id.clone(), i);
+            set.links.push(link);
+        }
+        (set, rejected)
+    }
+
+    /// Number of links.
+    pub fn len(&self) -> usize {
+        self.links.len()
+    }
+
+    /// Whether there are no links.
+    pub fn is_empty(&self) -> bool {
+        self.links.is_empty()
+    }
+
+    /// All links, in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = &Link> {
+        self.links.iter()
+    }
+
+    /// The link at a position.
+    pub fn at(&self, i: usize) -> Option<&Link> {
+        self.links.get(i)
+    }
+
+    /// Position of the link holding this id on this side.
+    pub fn position(&self, side: Side, id: &str) -> Option<usize> {
+        match side {
+            Side::Exchange => self.by_exchange.get(id).copied(),
+            Side::Crm => self.by_crm.get(id).copied(),
+        }
+    }
+}
+
+/// A record that must never be paired or created on the other side again (the user deleted
+/// its partner and exsync kept it, by delete protection or because the other side is
+/// read-only).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Tombstone {
+    /// The side the kept record lives on.
+    pub side: Side,
+    /// Its id there.
+    pub id: String,
+    /// When it was tombstoned.
+    pub at: DateTime<Utc>,
+}
+
+/// The id of a create intent: recorded before a create, carried by the created record, so
+/// a create whose result was never committed is adopted instead of repeated.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct IntentId(pub String);
+
+impl IntentId {
+    /// The deterministic intent for creating on `target` a copy of `source_id`.
+    pub fn for_create(target: Side, source_id: &str) -> Self {
+        let tag = match target {
+            Side::Exchange => "x",
+            Side::Crm => "p",
+        };
+        IntentId(format!("{tag}:{source_id}"))
+    }
+}
+
+/// A create that was about to run when the last cycle ended. The engine first looks for the
+/// created record; if found, it arrives as an upsert carrying [`Upsert::intent`]. Intents
+/// still listed here were looked for and not found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingIntent {
+    /// The intent.
+    pub id: IntentId,
+    /// Where the record was to be created.
+    pub target: Side,
+    /// The source record on the other side.
+    pub source_id: String,
+    /// The values sent with the create: the merge base once the record is adopted.
+    pub contact: Contact,
+}
+
+/// A create into Pipeliner that was refused (missing required field); it is not retried
+/// while the key is the same (same mapping, same required fields, same contact values).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// The Exchange record.
+    pub exchange_id: String,
+    /// Hash of what the refusal depended on.
+    pub key: String,
+}
+
+/// The whole input of one planning round.
+#[derive(Clone, Debug)]
+pub struct PlanInput {
+    /// Changes seen in the Exchange folder.
+    pub exchange: SideChanges,
+    /// Changes seen in Pipeliner.
+    pub crm: SideChanges,
+    /// Stored links.
+    pub links: LinkSet,
+    /// Stored tombstones.
+    pub tombstones: Vec<Tombstone>,
+    /// Creates whose outcome is unknown.
+    pub intents: Vec<PendingIntent>,
+    /// Remembered create refusals.
+    pub refusals: Vec<Refusal>,
+    /// The user's settings.
+    pub settings: Settings,
+    /// The space's field mapping.
+    pub mapping: Mapping,
+    /// Pipeliner api names the space requires on a new contact.
+    pub required_crm_fields: Vec<String>,
+    /// True on the user's first sync: pair by e-mail before creating, never delete.
+    pub first_sync: bool,
+    /// True when an admin confirmed this cycle's mass delete.
+    pub deletes_confirmed: bool,
+    /// The current time.
+    pub now: DateTime<Utc>,
+}

@@ -1,0 +1,222 @@
+//! Graph v1.0 contact JSON ↔ canonical contact. Respects Graph's limits (3 e-mails,
+//! 2 business phones, 2 home phones): extra entries are reported, never sent. A delta row
+//! with only some properties gives a partial upsert, so absent properties are not cleared.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use super::{custom_value, presence, Change, Mapping, MappingWarning, Read, ReadError};
+use crate::sync::contact::{
+    Contact, Field, FieldKey, ADDRESS_PARTS, BUSINESS_PHONE_SLOTS, EMAIL_SLOTS, HOME_PHONE_SLOTS,
+};
+use crate::sync::input::{IntentId, Upsert};
+use crate::sync::settings::Access;
+
+/// The single-value extended property that carries exsync's create intent on a contact.
+pub const INTENT_PROPERTY: &str = "String {5c3a7f0e-3d1b-4b8e-9a57-2f6d8c41e9b3} Name exsyncIntent";
+
+const SCALARS: [(Field, &str); 8] = [
+    (Field::GivenName, "givenName"),
+    (Field::MiddleName, "middleName"),
+    (Field::Surname, "surname"),
+    (Field::Title, "title"),
+    (Field::JobTitle, "jobTitle"),
+    (Field::Company, "companyName"),
+    (Field::MobilePhone, "mobilePhone"),
+    (Field::Notes, "personalNotes"),
+];
+
+const ADDRESS_KEYS: [&str; 5] = ["street", "city", "state", "postalCode", "countryOrRegion"];
+
+/// Reads one Graph contact (or delta row) into a change.
+pub fn from_graph(v: &Value, mapping: &Mapping) -> Result<Read, ReadError> {
+    let obj = v.as_object().ok_or(ReadError::NotAnObject)?;
+    let id = obj
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or(ReadError::MissingId)?
+        .to_owned();
+    if obj.contains_key("@removed") {
+        return Ok(Read {
+            change: Change::Delete(id),
+            warnings: Vec::new(),
+        });
+    }
+    let mut c = Contact::default();
+    let mut present = BTreeSet::new();
+    let mut warnings = Vec::new();
+    for (f, prop) in SCALARS {
+        if let Some(val) = obj.get(prop) {
+            present.insert(FieldKey::Std(f));
+            c.set(&FieldKey::Std(f), val.as_str());
+        }
+    }
+    if let Some(val) = obj.get("emailAddresses") {
+        let items: Vec<&str> = array(val)
+            .iter()
+            .filter_map(|e| e.get("address").and_then(Value::as_str))
+            .filter(|s| !s.trim().is_empty())
+            .collect();
+        fill_slots(
+            &mut c,
+            &mut present,
+            &EMAIL_SLOTS,
+            &items,
+            "emailAddresses",
+            &mut warnings,
+        );
+    }
+    for (prop, slots) in [
+        ("businessPhones", &BUSINESS_PHONE_SLOTS[..]),
+        ("homePhones", &HOME_PHONE_SLOTS[..]),
+    ] {
+        if let Some(val) = obj.get(prop) {
+            let items: Vec<&str> = array(val)
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|s| !s.trim().is_empty())
+                .collect();
+            fill_slots(&mut c, &mut present, slots, &items, prop, &mut warnings);
+        }
+    }
+    if let Some(addr) = obj.get("businessAddress") {
+        for (f, key) in ADDRESS_PARTS.iter().zip(ADDRESS_KEYS) {
+            present.insert(FieldKey::Std(*f));
+            c.set(&FieldKey::Std(*f), addr.get(key).and_then(Value::as_str));
+        }
+    }
+    for m in &mapping.custom {
+        if let Some(val) = obj.get(&m.exchange) {
+            let key = FieldKey::Custom(m.name.clone());
+            let value = custom_value(m, val.as_str(), &mut warnings);
+            c.set(&key, value.as_deref());
+            present.insert(key);
+        }
+    }
+    let intent = obj
+        .get("singleValueExtendedProperties")
+        .map(array)
+        .unwrap_or_default()
+        .iter()
+        .find(|p| {
+            p.get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|id| id.eq_ignore_ascii_case(INTENT_PROPERTY))
+        })
+        .and_then(|p| p.get("value").and_then(Value::as_str))
+        .map(|s| IntentId(s.to_owned()));
+    let modified = obj
+        .get("lastModifiedDateTime")
+        .and_then(Value::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.with_timezone(&Utc));
+    let upsert = Upsert {
+        id,
+        contact: c,
+        presence: presence(mapping, present),
+        version: obj
+            .get("changeKey")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        modified,
+        access: Access::Owner,
+        intent,
+    };
+    Ok(Read {
+        change: Change::Upsert(upsert),
+        warnings,
+    })
+}
+
+fn array(v: &Value) -> &[Value] {
+    v.as_array().map_or(&[], Vec::as_slice)
+}
+
+fn fill_slots(
+    c: &mut Contact,
+    present: &mut BTreeSet<FieldKey>,
+    slots: &[Field],
+    items: &[&str],
+    prop: &str,
+    warnings: &mut Vec<MappingWarning>,
+) {
+    for (i, f) in slots.iter().enumerate() {
+        present.insert(FieldKey::Std(*f));
+        c.set(&FieldKey::Std(*f), items.get(i).copied());
+    }
+    if items.len() > slots.len() {
+        warnings.push(MappingWarning {
+            field: prop.to_owned(),
+            message: format!(
+                "{} entries, Exchange allows {}; the extra ones are not synced",
+                items.len(),
+                slots.len()
+            ),
+        });
+    }
+}
+
+/// The body of a Graph create: every mapped value, and the intent as extended property.
+pub fn graph_create(c: &Contact, mapping: &Mapping, intent: Option<&IntentId>) -> Value {
+    let mut all: BTreeMap<FieldKey, Option<String>> = BTreeMap::new();
+    for k in mapping.keys() {
+        all.insert(k.clone(), c.get(&k).map(str::to_owned));
+    }
+    let mut body = graph_patch(&all, mapping);
+    if let (Some(obj), Some(intent)) = (body.as_object_mut(), intent) {
+        obj.insert(
+            "singleValueExtendedProperties".into(),
+            json!([{ "id": INTENT_PROPERTY, "value": intent.0 }]),
+        );
+    }
+    body
+}
+
+/// The body of a Graph PATCH with only these fields (`None` clears). A slot change sends
+/// its whole property, so `changes` should hold complete groups, as plans' updates do.
+pub fn graph_patch(changes: &BTreeMap<FieldKey, Option<String>>, mapping: &Mapping) -> Value {
+    let mut out = Map::new();
+    let get = |f: Field| changes.get(&FieldKey::Std(f)).cloned().flatten();
+    let has = |f: Field| changes.contains_key(&FieldKey::Std(f));
+    for (f, prop) in SCALARS {
+        if has(f) {
+            out.insert(prop.into(), get(f).map_or(Value::Null, Value::String));
+        }
+    }
+    if EMAIL_SLOTS.iter().any(|f| has(*f)) {
+        let list: Vec<Value> = EMAIL_SLOTS
+            .iter()
+            .filter_map(|f| get(*f))
+            .map(|a| json!({ "address": a, "name": a }))
+            .collect();
+        out.insert("emailAddresses".into(), Value::Array(list));
+    }
+    for (prop, slots) in [
+        ("businessPhones", &BUSINESS_PHONE_SLOTS[..]),
+        ("homePhones", &HOME_PHONE_SLOTS[..]),
+    ] {
+        if slots.iter().any(|f| has(*f)) {
+            let list = slots.iter().filter_map(|f| get(*f)).map(Value::String);
+            out.insert(prop.into(), Value::Array(list.collect()));
+        }
+    }
+    if ADDRESS_PARTS.iter().any(|f| has(*f)) {
+        let mut addr = Map::new();
+        for (f, key) in ADDRESS_PARTS.iter().zip(ADDRESS_KEYS) {
+            addr.insert(key.into(), get(*f).map_or(Value::Null, Value::String));
+        }
+        out.insert("businessAddress".into(), Value::Object(addr));
+    }
+    for m in &mapping.custom {
+        if let Some(v) = changes.get(&FieldKey::Custom(m.name.clone())) {
+            out.insert(
+                m.exchange.clone(),
+                v.clone().map_or(Value::Null, Value::String),
+            );
+        }
+    }
+    Value::Object(out)
+}

@@ -1,0 +1,115 @@
+//! Pipeliner v100 Contact JSON ↔ canonical contact. Only mapped fields are read or
+//! written; `exchange_entity_id` / `o365_entity_id` are never written; `owner_id` is set on
+//! create only.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{NaiveDateTime, TimeZone, Utc};
+use serde_json::{Map, Value};
+
+use super::{custom_value, pipeliner_name, presence, Change, CustomKind, Mapping, Read, ReadError};
+use crate::sync::contact::{Contact, Field, FieldKey};
+use crate::sync::input::Upsert;
+use crate::sync::settings::Access;
+
+/// Reads one Pipeliner contact. `user_client_id` is the user's Pipeliner Client id: a
+/// contact they own gets `Access::Owner`, any other `Access::None`, which the engine raises
+/// to `Editor` or `Viewer` from sharing facts.
+pub fn from_pipeliner(
+    v: &Value,
+    mapping: &Mapping,
+    user_client_id: &str,
+) -> Result<Read, ReadError> {
+    let obj = v.as_object().ok_or(ReadError::NotAnObject)?;
+    let id = obj
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or(ReadError::MissingId)?
+        .to_owned();
+    if obj.get("is_deleted").and_then(Value::as_bool) == Some(true) {
+        return Ok(Read {
+            change: Change::Delete(id),
+            warnings: Vec::new(),
+        });
+    }
+    let mut c = Contact::default();
+    let mut present = BTreeSet::new();
+    let mut warnings = Vec::new();
+    for f in Field::ALL {
+        if let Some(val) = obj.get(pipeliner_name(f)) {
+            present.insert(FieldKey::Std(f));
+            c.set(&FieldKey::Std(f), val.as_str());
+        }
+    }
+    for m in &mapping.custom {
+        if let Some(val) = obj.get(&m.pipeliner) {
+            let key = FieldKey::Custom(m.name.clone());
+            let value = custom_value(m, val.as_str(), &mut warnings);
+            c.set(&key, value.as_deref());
+            present.insert(key);
+        }
+    }
+    c.compact_slots();
+    let version = match obj.get("revision") {
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let modified = obj
+        .get("modified")
+        .and_then(Value::as_str)
+        .and_then(|s| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok())
+        .map(|n| Utc.from_utc_datetime(&n));
+    let owner = obj.get("owner_id").and_then(Value::as_str);
+    let access = if owner == Some(user_client_id) {
+        Access::Owner
+    } else {
+        Access::None
+    };
+    Ok(Read {
+        change: Change::Upsert(Upsert {
+            id,
+            contact: c,
+            presence: presence(mapping, present),
+            version,
+            modified,
+            access,
+            intent: None,
+        }),
+        warnings,
+    })
+}
+
+/// The body of a Pipeliner create: every mapped value and the owner.
+pub fn pipeliner_create(c: &Contact, mapping: &Mapping, owner_id: &str) -> Value {
+    let mut all: BTreeMap<FieldKey, Option<String>> = BTreeMap::new();
+    for k in mapping.keys() {
+        if let Some(v) = c.get(&k) {
+            all.insert(k.clone(), Some(v.to_owned()));
+        }
+    }
+    let mut body = pipeliner_patch(&all, mapping);
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("owner_id".into(), Value::String(owner_id.to_owned()));
+    }
+    body
+}
+
+/// The body of a Pipeliner PATCH with only these fields. A cleared text field is sent as
+/// `""` (Pipeliner's empty text); a cleared date custom field as `null`.
+pub fn pipeliner_patch(changes: &BTreeMap<FieldKey, Option<String>>, mapping: &Mapping) -> Value {
+    let mut out = Map::new();
+    for (key, value) in changes {
+        let (name, empty) = match key {
+            FieldKey::Std(f) => (pipeliner_name(*f).to_owned(), Value::String(String::new())),
+            FieldKey::Custom(n) => match mapping.custom.iter().find(|m| &m.name == n) {
+                Some(m) if m.kind() == CustomKind::Date => (m.pipeliner.clone(), Value::Null),
+                Some(m) => (m.pipeliner.clone(), Value::String(String::new())),
+                None => continue,
+            },
+        };
+        out.insert(name, value.clone().map_or(empty, Value::String));
+    }
+    Value::Object(out)
+}

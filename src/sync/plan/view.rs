@@ -1,0 +1,118 @@
+//! What one side reported this cycle, indexed by id: the merged upsert or a delete, and
+//! whether the listing proves that an absent linked record was deleted.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use crate::sync::contact::Contact;
+use crate::sync::input::{Listing, PlanInput, Presence, Side, SideChanges, Upsert};
+use crate::sync::output::{JournalKind, Plan};
+
+use super::emit;
+
+/// One id's news.
+pub(crate) enum Seen<'a> {
+    /// Created or changed.
+    Up(Cow<'a, Upsert>),
+    /// Deleted.
+    Deleted,
+}
+
+/// A side's changes, indexed.
+pub(crate) struct SideView<'a> {
+    pub seen: BTreeMap<&'a str, Seen<'a>>,
+    /// True when absence from the listing proves a delete.
+    pub absence_is_delete: bool,
+}
+
+impl<'a> SideView<'a> {
+    pub fn new(
+        changes: &'a SideChanges,
+        links: usize,
+        side: Side,
+        input: &PlanInput,
+        out: &mut Plan,
+    ) -> Self {
+        let mut seen: BTreeMap<&'a str, Seen<'a>> = BTreeMap::new();
+        for u in &changes.upserts {
+            match seen.remove(u.id.as_str()) {
+                Some(Seen::Up(prev)) => {
+                    seen.insert(&u.id, Seen::Up(Cow::Owned(combine(prev.into_owned(), u))));
+                }
+                _ => {
+                    seen.insert(&u.id, Seen::Up(Cow::Borrowed(u)));
+                }
+            }
+        }
+        for id in &changes.deletes {
+            seen.insert(id, Seen::Deleted);
+        }
+        let mut absence_is_delete = changes.listing == Listing::Full;
+        if absence_is_delete && changes.upserts.is_empty() && links > 0 {
+            absence_is_delete = false;
+            out.journal.push(emit::entry(
+                input.now,
+                JournalKind::Notice,
+                Some(side),
+                None,
+                None,
+                format!(
+                    "{} returned no contacts while {links} are linked; no delete is inferred from that listing.",
+                    side.label()
+                ),
+            ));
+        }
+        SideView {
+            seen,
+            absence_is_delete,
+        }
+    }
+}
+
+/// A later partial upsert over an earlier one for the same id.
+fn combine(mut prev: Upsert, next: &Upsert) -> Upsert {
+    match &next.presence {
+        Presence::Full => return next.clone(),
+        Presence::Partial(keys) => {
+            for k in keys {
+                prev.contact.set(k, next.contact.get(k));
+            }
+            if let Presence::Partial(prev_keys) = &mut prev.presence {
+                prev_keys.extend(keys.iter().cloned());
+            }
+        }
+    }
+    prev.version = next.version.clone().or(prev.version);
+    prev.modified = next.modified.or(prev.modified);
+    prev.access = next.access;
+    prev.intent = next.intent.clone().or(prev.intent);
+    prev
+}
+
+/// A side's current values: the last known ones with the upsert's fields laid over them.
+pub(crate) fn current(
+    base: &Contact,
+    upsert: &Upsert,
+    keys: &[crate::sync::contact::FieldKey],
+) -> Contact {
+    match &upsert.presence {
+        Presence::Full => {
+            let mut c = Contact::default();
+            for k in keys {
+                c.set(k, upsert.contact.get(k));
+            }
+            c.compact_slots();
+            c
+        }
+        Presence::Partial(present) => {
+            let mut c = base.clone();
+            for k in present {
+                if keys.contains(k) {
+                    c.set(k, upsert.contact.get(k));
+                }
+            }
+            c.compact_slots();
+            c
+        }
+    }
+}

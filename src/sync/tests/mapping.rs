@@ -1,0 +1,238 @@
+//! Mapping, normalisation and snapshot-hash tests.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use crate::sync::contact::{Contact, Field, FieldKey};
+use crate::sync::input::Presence;
+use crate::sync::mapping::graph::{from_graph, graph_create, graph_patch, INTENT_PROPERTY};
+use crate::sync::mapping::pipeliner::{from_pipeliner, pipeliner_create, pipeliner_patch};
+use crate::sync::mapping::{Change, CustomMapping, Mapping, MappingError, ReadError};
+use crate::sync::normalize::{date_text, same};
+use crate::sync::snapshot::{contact_hash, Snapshot};
+use crate::sync::{contact::ValueKind, IntentId, Settings, SyncType};
+
+fn birthday_mapping() -> Mapping {
+    Mapping {
+        custom: vec![CustomMapping {
+            name: "birthday".into(),
+            exchange: "birthday".into(),
+            pipeliner: "cf_birthday".into(),
+        }],
+    }
+}
+
+fn full_contact() -> Contact {
+    let mut c = Contact::default();
+    for (i, f) in Field::ALL.iter().enumerate() {
+        let v = match f {
+            Field::Email1 | Field::Email2 | Field::Email3 => format!("p{i}@example.com"),
+            _ => format!("value {i}"),
+        };
+        c.set(&FieldKey::Std(*f), Some(&v));
+    }
+    c.set(&FieldKey::Custom("birthday".into()), Some("1974-07-22"));
+    c
+}
+
+fn upsert_of(change: Change) -> crate::sync::Upsert {
+    match change {
+        Change::Upsert(u) => u,
+        Change::Delete(id) => panic!("unexpected delete of {id}"),
+    }
+}
+
+#[test]
+fn graph_round_trip_keeps_every_mapped_field() {
+    let m = birthday_mapping();
+    let c = full_contact();
+    let mut body = graph_create(&c, &m, Some(&IntentId("p:x".into())));
+    body["id"] = json!("AAMk=");
+    body["changeKey"] = json!("ck1");
+    let read = from_graph(&body, &m).map(|r| upsert_of(r.change));
+    let u = read.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(u.contact, c);
+    assert_eq!(u.presence, Presence::Full);
+    assert_eq!(u.intent, Some(IntentId("p:x".into())));
+    assert_eq!(u.version.as_deref(), Some("ck1"));
+    assert_eq!(
+        body["singleValueExtendedProperties"][0]["id"],
+        json!(INTENT_PROPERTY)
+    );
+}
+
+#[test]
+fn pipeliner_round_trip_keeps_every_mapped_field_and_sets_owner_only() {
+    let m = birthday_mapping();
+    let c = full_contact();
+    let mut body = pipeliner_create(&c, &m, "client-1");
+    assert_eq!(body["owner_id"], json!("client-1"));
+    assert_eq!(body["first_name"], json!("value 0"));
+    assert_eq!(body["quick_account_name"], json!("value 5"));
+    assert!(body.get("exchange_entity_id").is_none() && body.get("o365_entity_id").is_none());
+    body["id"] = json!("uuid-1");
+    body["revision"] = json!(7);
+    let u = from_pipeliner(&body, &m, "client-1").map(|r| upsert_of(r.change));
+    let u = u.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(u.contact, c);
+    assert_eq!(u.version.as_deref(), Some("7"));
+    assert_eq!(u.access, crate::sync::Access::Owner);
+}
+
+#[test]
+fn graph_limits_overflow_is_reported_never_sent() {
+    let v = json!({
+        "id": "x",
+        "emailAddresses": [{"address": "a@x"}, {"address": "b@x"}, {"address": "c@x"}, {"address": "d@x"}],
+        "businessPhones": ["1", "2", "3"],
+    });
+    let r = from_graph(&v, &Mapping::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.warnings.len(), 2);
+    let u = upsert_of(r.change);
+    assert_eq!(u.contact.email3.as_deref(), Some("c@x"));
+    let patch = graph_create(&u.contact, &Mapping::default(), None);
+    assert_eq!(patch["emailAddresses"].as_array().map(Vec::len), Some(3));
+    assert_eq!(patch["businessPhones"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn graph_delta_row_is_a_partial_upsert_and_removed_is_a_delete() {
+    let r = from_graph(&json!({"id": "x", "jobTitle": "CTO"}), &Mapping::default());
+    let u = upsert_of(r.unwrap_or_else(|e| panic!("{e}")).change);
+    assert_eq!(
+        u.presence,
+        Presence::Partial([FieldKey::Std(Field::JobTitle)].into_iter().collect())
+    );
+    let r = from_graph(
+        &json!({"id": "x", "@removed": {"reason": "deleted"}}),
+        &Mapping::default(),
+    );
+    assert_eq!(r.map(|r| r.change), Ok(Change::Delete("x".into())));
+    let p = from_pipeliner(
+        &json!({"id": "y", "is_deleted": true}),
+        &Mapping::default(),
+        "u",
+    );
+    assert_eq!(p.map(|r| r.change), Ok(Change::Delete("y".into())));
+    assert_eq!(
+        from_graph(&json!([]), &Mapping::default()),
+        Err(ReadError::NotAnObject)
+    );
+    assert_eq!(
+        from_graph(&json!({"givenName": "A"}), &Mapping::default()),
+        Err(ReadError::MissingId)
+    );
+}
+
+#[test]
+fn patches_carry_only_the_given_fields() {
+    let mut changes = BTreeMap::new();
+    changes.insert(FieldKey::Std(Field::JobTitle), Some("CTO".to_owned()));
+    changes.insert(FieldKey::Std(Field::Notes), None);
+    let g = graph_patch(&changes, &Mapping::default());
+    assert_eq!(g, json!({"jobTitle": "CTO", "personalNotes": null}));
+    let p = pipeliner_patch(&changes, &Mapping::default());
+    assert_eq!(p, json!({"position": "CTO", "comments": ""}));
+}
+
+#[test]
+fn birthday_is_a_date_without_time_zone_drift() {
+    for raw in [
+        "1974-07-22",
+        "1974-07-22T00:00:00Z",
+        "1974-07-22T00:00:00+02:00",
+        "1974-07-22T23:30:00-08:00",
+        "1974-07-22T11:59:00",
+    ] {
+        assert_eq!(date_text(raw).as_deref(), Some("1974-07-22"), "{raw}");
+    }
+    let m = birthday_mapping();
+    let r = from_graph(
+        &json!({"id": "x", "birthday": "1974-07-22T00:00:00+02:00"}),
+        &m,
+    );
+    let u = upsert_of(r.unwrap_or_else(|e| panic!("{e}")).change);
+    let mut c = u.contact.clone();
+    // Several round trips through both sides leave the date where it was.
+    for _ in 0..3 {
+        let mut g = graph_create(&c, &m, None);
+        g["id"] = json!("x");
+        c = upsert_of(from_graph(&g, &m).unwrap_or_else(|e| panic!("{e}")).change).contact;
+        let mut p = pipeliner_create(&c, &m, "o");
+        p["id"] = json!("y");
+        c = upsert_of(
+            from_pipeliner(&p, &m, "o")
+                .unwrap_or_else(|e| panic!("{e}"))
+                .change,
+        )
+        .contact;
+    }
+    assert_eq!(
+        c.custom.get("birthday").map(String::as_str),
+        Some("1974-07-22")
+    );
+}
+
+#[test]
+fn normalisation_rules() {
+    assert!(same(
+        ValueKind::Email,
+        Some(" Ada@Example.com "),
+        Some("ada@example.com")
+    ));
+    assert!(same(ValueKind::Text, Some(""), None));
+    assert!(same(ValueKind::Text, Some("  "), None));
+    assert!(!same(ValueKind::Text, Some("Ada"), Some("ada")));
+    assert!(same(ValueKind::Phone, Some(" +1 555 "), Some("+1 555")));
+    assert!(!same(ValueKind::Phone, Some("+1 555"), Some("+1555")));
+}
+
+#[test]
+fn snapshot_hash_is_stable_and_normalised() {
+    let a = Contact::default().with(Field::Email1, "Ada@Example.com");
+    let b = Contact::default().with(Field::Email1, "ada@example.com ");
+    assert_eq!(contact_hash(&a), contact_hash(&b));
+    assert_ne!(contact_hash(&a), contact_hash(&Contact::default()));
+    // Pinned: the stored hash must not change between builds or Rust versions.
+    assert_eq!(
+        Snapshot::agreed(a).hash(),
+        "9032bf7cd4dbdb04c5cb836e944f98f610dff5e4bd581a364970b7d754b19824"
+    );
+}
+
+#[test]
+fn custom_mappings_are_validated() {
+    let ok = birthday_mapping();
+    assert_eq!(ok.validate(), Ok(()));
+    let bad = |exchange: &str, pipeliner: &str| Mapping {
+        custom: vec![CustomMapping {
+            name: "x".into(),
+            exchange: exchange.into(),
+            pipeliner: pipeliner.into(),
+        }],
+    };
+    assert!(matches!(
+        bad("birthday", "exchange_entity_id").validate(),
+        Err(MappingError::BadPipelinerField(_))
+    ));
+    assert!(matches!(
+        bad("givenName", "cf_x").validate(),
+        Err(MappingError::BadExchangeProperty(_))
+    ));
+    assert!(matches!(bad("department", "cf_dept").validate(), Ok(())));
+}
+
+#[test]
+fn settings_enums_are_snake_case() {
+    let s = Settings {
+        sync_type: SyncType::ExchangeToCrm,
+        ..Settings::default()
+    };
+    let v = serde_json::to_value(s).unwrap_or_default();
+    assert_eq!(v["sync_type"], json!("exchange_to_crm"));
+    assert_eq!(v["sync_preference"], json!("owned"));
+    assert_eq!(v["conflict_policy"], json!("newest"));
+    let back: Result<SyncType, _> = serde_json::from_value(json!("crm_to_exchange"));
+    assert_eq!(back.ok(), Some(SyncType::CrmToExchange));
+}
