@@ -3,5 +3,8 @@
 //!
 //! The crate is laid out by responsibility (see `DESIGN.md`, section 2):
 //! - [`clock`]: time as an injected input, so actors, simulators and tests control it.
+//! - [`sim`]: in-process simulators of Pipeliner (and Microsoft Graph), with fault
+//!   injection, for the demo, tests and benchmarks.
 
 pub mod clock;
+pub mod sim;

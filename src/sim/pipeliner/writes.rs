@@ -1,0 +1,139 @@
+//! Contact writes, shared by the REST API and the control handle: create, update and
+//! soft delete, one at a time or as a batch with Pipeliner's rollback methods. Every
+//! applied write takes the next space revision and `modified = now`, and produces the
+//! webhook events (`Contact.Create|Update|OwnerChanged|Delete`) for the deliverer.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::contact_model::{apply_write, blank, render, WriteKind};
+use super::core::Core;
+use super::delivery::{events_for, Delivery};
+use super::envelope::ApiError;
+use super::state::{ContactRecord, SimState};
+
+/// One contact write.
+#[derive(Debug, Clone)]
+pub(crate) enum ContactOp {
+    /// Create from these fields.
+    Create(Map<String, Value>),
+    /// Update the contact with this id with these fields (an `id` inside a
+    /// batch-modify item).
+    Update(String, Map<String, Value>),
+    /// Soft-delete the contact with this id.
+    Delete(String),
+}
+
+/// The outcome of a batch of writes.
+#[derive(Debug)]
+pub(crate) struct WriteResult {
+    /// Per item: the rendered contact, or why it failed.
+    pub items: Vec<Result<Value, ApiError>>,
+    /// Whether the successful items were saved (false after a rollback-all).
+    pub committed: bool,
+}
+
+/// Applies `ops` to `space_id`. With `rollback_all`, one failing item saves nothing.
+/// Webhooks whose `options.skip_keys` contain `skip_key` are not triggered.
+pub(crate) fn write_contacts(
+    core: &Core,
+    state: &mut SimState,
+    space_id: &str,
+    ops: Vec<ContactOp>,
+    rollback_all: bool,
+    skip_key: Option<&str>,
+) -> Result<WriteResult, ApiError> {
+    let now = core.now();
+    let base = core.space_base(space_id);
+    let SimState { spaces, ids } = state;
+    let space = spaces
+        .get_mut(space_id)
+        .ok_or_else(|| ApiError::not_found("Space not found."))?;
+    let mut staged: BTreeMap<String, ContactRecord> = BTreeMap::new();
+    let mut revision = space.revision;
+    let mut outcomes: Vec<Result<(String, Vec<&'static str>), ApiError>> = Vec::new();
+    for op in ops {
+        let outcome = (|| {
+            let (mut contact, kind, input) = match &op {
+                ContactOp::Create(input) => {
+                    let (id, seq) = ids.fresh();
+                    (blank(space, id, seq, now), WriteKind::Create, Some(input))
+                }
+                ContactOp::Update(id, input) => (
+                    existing(space, &staged, id)?,
+                    WriteKind::Update,
+                    Some(input),
+                ),
+                ContactOp::Delete(id) => (existing(space, &staged, id)?, WriteKind::Update, None),
+            };
+            let mut events = Vec::new();
+            match input {
+                Some(input) => {
+                    let owner_changed = apply_write(space, ids, &mut contact, input, kind, now)?;
+                    events.push(if kind == WriteKind::Create {
+                        "Contact.Create"
+                    } else {
+                        "Contact.Update"
+                    });
+                    if owner_changed && kind == WriteKind::Update {
+                        events.push("Contact.OwnerChanged");
+                    }
+                }
+                None => {
+                    contact.is_deleted = true;
+                    events.push("Contact.Delete");
+                }
+            }
+            revision += 1;
+            contact.revision = revision;
+            contact.modified = now;
+            let id = contact.id.clone();
+            staged.insert(id.clone(), contact);
+            Ok((id, events))
+        })();
+        outcomes.push(outcome);
+    }
+    let failed = outcomes.iter().any(Result::is_err);
+    let committed = !(rollback_all && failed);
+    let mut events: Vec<(&'static str, Value)> = Vec::new();
+    if committed {
+        space.revision = revision;
+        for (id, contact) in staged.iter() {
+            space.contacts.insert(id.clone(), contact.clone());
+        }
+    }
+    let items = outcomes
+        .into_iter()
+        .map(|o| {
+            o.map(|(id, evs)| {
+                let rendered = staged
+                    .get(&id)
+                    .map(|c| render(space, &base, c, &[]))
+                    .unwrap_or(Value::Null);
+                if committed {
+                    for e in evs {
+                        events.push((e, rendered.clone()));
+                    }
+                }
+                rendered
+            })
+        })
+        .collect();
+    let deliveries: Vec<Delivery> = events_for(space, &base, &events, skip_key, now);
+    core.dispatch(deliveries);
+    Ok(WriteResult { items, committed })
+}
+
+fn existing(
+    space: &super::state::Space,
+    staged: &BTreeMap<String, ContactRecord>,
+    id: &str,
+) -> Result<ContactRecord, ApiError> {
+    staged
+        .get(id)
+        .or_else(|| space.contacts.get(id))
+        .filter(|c| !c.is_deleted)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("Contact '{id}' not found.")))
+}
