@@ -188,7 +188,13 @@ impl FaultState {
                 *c -= 1;
             }
             match rule.kind {
-                DeliveryFaultKind::Lose => d.lose = true,
+                DeliveryFaultKind::Lose => {
+                    // A lost delivery uses up no other rule.
+                    return DeliveryDecision {
+                        lose: true,
+                        ..DeliveryDecision::default()
+                    };
+                }
                 DeliveryFaultKind::Duplicate => d.duplicate = true,
                 DeliveryFaultKind::Delay { millis } => d.delay_ms += millis,
             }

@@ -71,9 +71,11 @@ impl ListQuery {
                 }
                 "load-only" => q.load_only = Some(split_list(value).map(str::to_owned).collect()),
                 "expand" => q.expand = split_list(value).map(str::to_owned).collect(),
-                "before" | "last" | "limit" | "offset" => return Err(ApiError::invalid(format!(
+                "before" | "last" | "limit" | "offset" => {
+                    return Err(ApiError::invalid(format!(
                     "Parameter '{key}' is not supported by the simulator; use 'first' and 'after'."
-                ))),
+                )))
+                }
                 _ => {
                     if let Some(field) = bracketed(key, "filter") {
                         q.filters.push(Filter {

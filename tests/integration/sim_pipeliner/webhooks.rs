@@ -1,0 +1,126 @@
+//! Webhook contracts: registration, signed deliveries, skip keys, deletion.
+
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use super::{obj, Fixture, Receiver, SPACE};
+
+const SIGNATURE: &str = "3f2b8a4e-51c7-4d2a-9e0f-6b1c2d3e4f50";
+
+fn hex_hmac(key: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
+    mac.update(body);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn register(f: &Fixture, url: &str) -> Value {
+    let (status, body) = f
+        .post(
+            "/entities/Webhooks",
+            json!({
+                "url": url,
+                "events": ["Contact.*"],
+                "insecure_ssl": false,
+                "signature": SIGNATURE,
+                "options": {"skip_keys": ["exsync"]},
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["data"].clone()
+}
+
+#[actix_web::test]
+async fn deliveries_are_signed_arrays_of_events() {
+    let f = Fixture::start(10).await;
+    let mut hook_rx = Receiver::start().await;
+    let hook = register(&f, &hook_rx.url).await;
+    assert_eq!(hook["signature"], SIGNATURE);
+    let (_, listed) = f.get("/entities/Webhooks").await;
+    assert_eq!(listed["data"][0]["id"], hook["id"]);
+
+    let c = f.seed_contact("Wendy", "Hook", "w@example.com");
+    let got = hook_rx.next().await;
+    assert_eq!(
+        got.signature.as_deref(),
+        Some(hex_hmac(SIGNATURE, &got.body).as_str())
+    );
+    let events: Value = serde_json::from_slice(&got.body).expect("JSON array");
+    assert_eq!(events[0]["event"], "Contact.Create");
+    assert_eq!(events[0]["team_space_id"], SPACE);
+    assert_eq!(events[0]["webhook"]["id"], hook["id"]);
+    assert_eq!(events[0]["entity"]["id"], c["id"]);
+    assert!(events[0]["event_time"].is_string());
+
+    let id = c["id"].as_str().unwrap_or_default();
+    let (status, _) = f.delete(&format!("/entities/Contacts/{id}")).await;
+    assert_eq!(status, 200);
+    let got = hook_rx.next().await;
+    let events: Value = serde_json::from_slice(&got.body).expect("JSON array");
+    assert_eq!(events[0]["event"], "Contact.Delete");
+    assert_eq!(events[0]["entity"]["is_deleted"], true);
+
+    let (status, bad) = f
+        .post("/entities/Webhooks", json!({"url": hook_rx.url, "events": ["Contact.*"], "insecure_ssl": false, "signature": "not-a-uuid"}))
+        .await;
+    assert_eq!((status, bad["success"].clone()), (400, json!(false)));
+    hook_rx.stop().await;
+    f.sim.stop().await;
+}
+
+#[actix_web::test]
+async fn skip_keys_suppress_deliveries() {
+    let f = Fixture::start(11).await;
+    let mut hook_rx = Receiver::start().await;
+    let hook = register(&f, &hook_rx.url).await;
+    let c = f.seed_contact("Sid", "Skip", "");
+    let _create = hook_rx.next().await;
+    let path = format!(
+        "/entities/Contacts/{}",
+        c["id"].as_str().unwrap_or_default()
+    );
+    let skipped = f
+        .request(reqwest::Method::PATCH, &path)
+        .header("Webhook-Skip-Key", "exsync")
+        .json(&json!({"position": "by exsync"}));
+    assert_eq!(super::send(skipped).await.0, 200);
+    let (status, _) = f.patch(&path, json!({"position": "by a person"})).await;
+    assert_eq!(status, 200);
+    // Deliveries go out in order, so the next one must be the unskipped write.
+    let got = hook_rx.next().await;
+    let events: Value = serde_json::from_slice(&got.body).expect("JSON array");
+    assert_eq!(events.as_array().map(Vec::len), Some(1));
+    assert_eq!(events[0]["entity"]["position"], "by a person");
+
+    // A deleted webhook gets nothing more.
+    let (status, gone) = f
+        .delete(&format!(
+            "/entities/Webhooks/{}",
+            hook["id"].as_str().unwrap_or_default()
+        ))
+        .await;
+    assert_eq!((status, gone["data"].clone()), (200, hook["id"].clone()));
+    assert_eq!(f.control.webhooks(SPACE).map(|w| w.len()), Ok(0));
+    let mut other = Receiver::start().await;
+    register(&f, &other.url).await;
+    f.control
+        .update_contact(
+            SPACE,
+            c["id"].as_str().unwrap_or_default(),
+            obj(json!({"city": "Oslo"})),
+        )
+        .expect("edit");
+    other.next().await;
+    assert!(
+        hook_rx.rx.try_recv().is_err(),
+        "deleted webhook stays quiet"
+    );
+    other.stop().await;
+    hook_rx.stop().await;
+    f.sim.stop().await;
+}
