@@ -191,21 +191,16 @@ fn validate(
     input: &Map<String, Value>,
     kind: WriteKind,
 ) -> Result<(), ApiError> {
-    if kind == WriteKind::Create {
-        if c.owner_id.is_empty() {
-            return Err(ApiError::validation("Field 'owner_id' is required."));
-        }
-        if text(c, "first_name").is_empty() && text(c, "last_name").is_empty() {
-            return Err(ApiError::validation(
-                "At least one of fields 'first_name' or 'last_name' is required.",
-            ));
-        }
-    } else if input.contains_key("first_name") || input.contains_key("last_name") {
-        if text(c, "first_name").is_empty() && text(c, "last_name").is_empty() {
-            return Err(ApiError::validation(
-                "At least one of fields 'first_name' or 'last_name' is required.",
-            ));
-        }
+    let create = kind == WriteKind::Create;
+    if create && c.owner_id.is_empty() {
+        return Err(ApiError::validation("Field 'owner_id' is required."));
+    }
+    let names_checked =
+        create || input.contains_key("first_name") || input.contains_key("last_name");
+    if names_checked && text(c, "first_name").is_empty() && text(c, "last_name").is_empty() {
+        return Err(ApiError::validation(
+            "At least one of fields 'first_name' or 'last_name' is required.",
+        ));
     }
     for field in space.required_fields() {
         let checked = kind == WriteKind::Create || input.contains_key(&field);
