@@ -59,11 +59,14 @@ const READ_ONLY: [&str; 17] = [
     "gapi_entity_id",
 ];
 
-/// Whether a write is a create (all rules) or an update (only the fields sent).
+/// Whether a write is a create (every rule), an update validated in full
+/// (`validation-level=0`: every required field must be filled, sent or not), or an
+/// update validated only on the fields sent (`validation-level` with bit 2 or 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum WriteKind {
     Create,
     Update,
+    UpdateSentOnly,
 }
 
 /// Checks `input` against the space's rules and applies it to `contact`.
@@ -195,15 +198,16 @@ fn validate(
     if create && c.owner_id.is_empty() {
         return Err(ApiError::validation("Field 'owner_id' is required."));
     }
-    let names_checked =
-        create || input.contains_key("first_name") || input.contains_key("last_name");
+    let names_checked = kind != WriteKind::UpdateSentOnly
+        || input.contains_key("first_name")
+        || input.contains_key("last_name");
     if names_checked && text(c, "first_name").is_empty() && text(c, "last_name").is_empty() {
         return Err(ApiError::validation(
             "At least one of fields 'first_name' or 'last_name' is required.",
         ));
     }
     for field in space.required_fields() {
-        let checked = kind == WriteKind::Create || input.contains_key(&field);
+        let checked = kind != WriteKind::UpdateSentOnly || input.contains_key(&field);
         if checked && text(c, &field).is_empty() {
             return Err(ApiError::validation(format!(
                 "Field '{field}' is required."

@@ -12,7 +12,7 @@ use super::contact_model::{field_value, render, render_sharing};
 use super::core::Core;
 use super::envelope::{created, ok, page, ApiError};
 use super::query::{load_only, paginate, ListQuery};
-use super::writes::{write_contacts, ContactOp, WriteResult};
+use super::writes::{write_contacts, ContactOp, WriteOptions, WriteResult};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -63,7 +63,8 @@ pub(crate) async fn get(
     Ok(ok(data))
 }
 
-/// Runs `ops` for an authorised request.
+/// Runs `ops` for an authorised request, honouring `validation-level` and
+/// `Webhook-Skip-Key`.
 fn run(
     core: &Core,
     req: &HttpRequest,
@@ -71,16 +72,24 @@ fn run(
     ops: Vec<ContactOp>,
     rollback_all: bool,
 ) -> Result<WriteResult> {
+    let level = match query_pairs(req)?
+        .iter()
+        .find(|(k, _)| k == "validation-level")
+    {
+        Some((_, v)) => v
+            .parse::<i64>()
+            .map_err(|_| ApiError::invalid(format!("Invalid validation-level '{v}'.")))?,
+        None => 0,
+    };
+    let skip = skip_key(req);
+    let options = WriteOptions {
+        rollback_all,
+        skip_key: skip.as_deref(),
+        validate_all: level & (2 | 4) == 0,
+    };
     let mut state = core.state();
     authorize(&mut state, req, space_id)?;
-    write_contacts(
-        core,
-        &mut state,
-        space_id,
-        ops,
-        rollback_all,
-        skip_key(req).as_deref(),
-    )
+    write_contacts(core, &mut state, space_id, ops, options)
 }
 
 fn object(value: Value) -> Result<Map<String, Value>> {

@@ -17,7 +17,7 @@ use super::faults::{DeliveryFaultRule, FaultPlan, FaultRule};
 use super::fields::standard_fields;
 use super::state::{ClientRecord, FieldRecord, Space};
 use super::webhooks::render_webhook;
-use super::writes::{write_contacts, ContactOp};
+use super::writes::{write_contacts, ContactOp, WriteOptions};
 
 /// Why a control call failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -224,7 +224,13 @@ impl PipelinerControl {
         if !state.spaces.contains_key(space_id) {
             return Err(ControlError::UnknownSpace(space_id.to_owned()));
         }
-        let mut result = write_contacts(&self.core, &mut state, space_id, vec![op], true, None)
+        // A person edits through Pipeliner's forms, which check what they change.
+        let options = WriteOptions {
+            rollback_all: true,
+            skip_key: None,
+            validate_all: false,
+        };
+        let mut result = write_contacts(&self.core, &mut state, space_id, vec![op], options)
             .map_err(ControlError::Rejected)?;
         result
             .items

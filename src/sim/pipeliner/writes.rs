@@ -34,16 +34,36 @@ pub(crate) struct WriteResult {
     pub committed: bool,
 }
 
-/// Applies `ops` to `space_id`. With `rollback_all`, one failing item saves nothing.
-/// Webhooks whose `options.skip_keys` contain `skip_key` are not triggered.
+/// How a batch of writes is checked and committed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WriteOptions<'a> {
+    /// `rollback-method=0`: one failing item saves nothing.
+    pub rollback_all: bool,
+    /// Webhooks whose `options.skip_keys` contain this key are not triggered.
+    pub skip_key: Option<&'a str>,
+    /// `validation-level=0`: updates must leave every required field filled; otherwise
+    /// only the fields sent are checked.
+    pub validate_all: bool,
+}
+
+/// Applies `ops` to `space_id`.
 pub(crate) fn write_contacts(
     core: &Core,
     state: &mut SimState,
     space_id: &str,
     ops: Vec<ContactOp>,
-    rollback_all: bool,
-    skip_key: Option<&str>,
+    options: WriteOptions<'_>,
 ) -> Result<WriteResult, ApiError> {
+    let WriteOptions {
+        rollback_all,
+        skip_key,
+        validate_all,
+    } = options;
+    let update_kind = if validate_all {
+        WriteKind::Update
+    } else {
+        WriteKind::UpdateSentOnly
+    };
     let now = core.now();
     let base = core.space_base(space_id);
     let SimState { spaces, ids } = state;
@@ -62,7 +82,7 @@ pub(crate) fn write_contacts(
                 }
                 ContactOp::Update(id, input) => (
                     existing(space, &staged, id)?,
-                    WriteKind::Update,
+                    update_kind,
                     Some(input),
                 ),
                 ContactOp::Delete(id) => (existing(space, &staged, id)?, WriteKind::Update, None),
@@ -76,7 +96,7 @@ pub(crate) fn write_contacts(
                     } else {
                         "Contact.Update"
                     });
-                    if owner_changed && kind == WriteKind::Update {
+                    if owner_changed && kind != WriteKind::Create {
                         events.push("Contact.OwnerChanged");
                     }
                 }

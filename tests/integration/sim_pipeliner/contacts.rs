@@ -173,6 +173,7 @@ async fn clients_are_found_by_email_ignoring_case() {
 #[actix_web::test]
 async fn creates_missing_a_required_field_are_refused() {
     let f = Fixture::start(4).await;
+    let older = f.seed_contact("Old", "Timer", "");
     f.control
         .set_field(
             SPACE,
@@ -235,7 +236,23 @@ async fn creates_missing_a_required_field_are_refused() {
     assert_eq!(status, 201);
     assert_eq!(made["data"]["cf_region"], "EU");
     assert_eq!(made["data"]["formatted_name"], "Ann");
-    assert_eq!(f.control.contacts(SPACE, true).map(|c| c.len()), Ok(1));
+    assert_eq!(f.control.contacts(SPACE, true).map(|c| c.len()), Ok(2));
+
+    // An existing contact without the field: a full validation refuses the update,
+    // `validation-level=2` (only changed fields) lets it through.
+    let path = format!(
+        "/entities/Contacts/{}",
+        older["id"].as_str().unwrap_or_default()
+    );
+    let (status, _) = f.patch(&path, json!({"city": "Lima"})).await;
+    assert_eq!(status, 400);
+    let (status, _) = f
+        .patch(
+            &format!("{path}?validation-level=2"),
+            json!({"city": "Lima"}),
+        )
+        .await;
+    assert_eq!(status, 200);
     f.sim.stop().await;
 }
 
