@@ -16,7 +16,8 @@ use tokio::sync::mpsc;
 
 use super::core::{lock, Core};
 use super::faults::DeliveryDecision;
-use super::state::{format_time, Space};
+use super::query::{load_only, matches, Filter};
+use super::state::{format_time, Space, WebhookRecord};
 use super::webhooks::render_webhook;
 
 /// Header carrying the body's signature.
@@ -70,11 +71,24 @@ pub fn sign(signature: &str, body: &[u8]) -> String {
         .collect()
 }
 
-/// The deliveries that `events` (name and rendered entity) cause in `space`.
+/// One change, as webhooks see it.
+#[derive(Debug, Clone)]
+pub(crate) struct Event {
+    /// E.g. `Contact.Update`.
+    pub name: &'static str,
+    /// The rendered entity.
+    pub entity: Value,
+    /// Users allowed to see a private entity; `None` when everyone may.
+    pub audience: Option<Vec<String>>,
+    /// Fields an update changed (`None` for creates and deletes).
+    pub changed: Option<Vec<String>>,
+}
+
+/// The deliveries that `events` cause in `space`.
 pub(crate) fn events_for(
     space: &Space,
     base: &str,
-    events: &[(&'static str, Value)],
+    events: &[Event],
     skip_key: Option<&str>,
     now: DateTime<Utc>,
 ) -> Vec<Delivery> {
@@ -91,14 +105,14 @@ pub(crate) fn events_for(
         let rendered_hook = render_webhook(base, hook);
         let payloads: Vec<Value> = events
             .iter()
-            .filter(|(name, _)| hook.listens_to(name))
-            .map(|(name, entity)| {
+            .filter(|e| hook.listens_to(e.name) && wants(hook, e))
+            .map(|e| {
                 json!({
                     "webhook": rendered_hook,
-                    "event": name,
+                    "event": e.name,
                     "event_time": format_time(now),
                     "team_space_id": space.id,
-                    "entity": entity,
+                    "entity": shape(hook, e),
                     "related_entity": null,
                 })
             })
@@ -120,6 +134,80 @@ pub(crate) fn events_for(
         }
     }
     out
+}
+
+/// `options.entity.<Entity>` of a webhook, for the entity an event is about.
+fn entity_options<'a>(hook: &'a WebhookRecord, event: &str) -> Option<&'a Value> {
+    let entity = event.split('.').next()?;
+    hook.options.get("entity")?.get(entity)
+}
+
+/// Whether a webhook is told about an event: the webhook's client may see the entity,
+/// the entity passes `filter`/`filter-op`, and an update touched an `on-field-change`
+/// field.
+fn wants(hook: &WebhookRecord, e: &Event) -> bool {
+    if let (Some(client), Some(audience)) = (&hook.client_id, &e.audience) {
+        if !audience.contains(client) {
+            return false;
+        }
+    }
+    let Some(opts) = entity_options(hook, e.name) else {
+        return true;
+    };
+    if let (Some(watch), Some(changed)) = (
+        opts.get("on-field-change").and_then(Value::as_array),
+        &e.changed,
+    ) {
+        if !watch
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|f| changed.iter().any(|c| c == f))
+        {
+            return false;
+        }
+    }
+    let ops = opts.get("filter-op");
+    opts.get("filter")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .all(|(field, wanted)| {
+            let op = ops
+                .and_then(|o| o.get(field))
+                .and_then(Value::as_str)
+                .unwrap_or("eq");
+            let have = e.entity.get(field).cloned().unwrap_or(Value::Null);
+            let values: Vec<String> = match wanted {
+                Value::Array(items) => items.iter().map(plain).collect(),
+                other => vec![plain(other)],
+            };
+            values.into_iter().any(|value| {
+                let filter = Filter {
+                    field: field.clone(),
+                    op: op.to_owned(),
+                    value,
+                };
+                matches(&have, &filter).unwrap_or(false)
+            })
+        })
+}
+
+fn plain(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+}
+
+/// Applies `options.entity.<Entity>.load-only` to the entity sent.
+fn shape(hook: &WebhookRecord, e: &Event) -> Value {
+    let fields: Option<Vec<String>> = entity_options(hook, e.name)
+        .and_then(|o| o.get("load-only"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        });
+    load_only(e.entity.clone(), fields.as_ref())
 }
 
 /// Sends queued deliveries until the queue closes or the task is aborted.

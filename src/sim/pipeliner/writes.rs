@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::contact_model::{apply_write, blank, render, WriteKind};
 use super::core::Core;
-use super::delivery::{events_for, Delivery};
+use super::delivery::{events_for, Delivery, Event};
 use super::envelope::ApiError;
 use super::state::{ContactRecord, SimState};
 
@@ -72,7 +72,7 @@ pub(crate) fn write_contacts(
         .ok_or_else(|| ApiError::not_found("Space not found."))?;
     let mut staged: BTreeMap<String, ContactRecord> = BTreeMap::new();
     let mut revision = space.revision;
-    let mut outcomes: Vec<Result<(String, Vec<&'static str>), ApiError>> = Vec::new();
+    let mut outcomes: Vec<Result<Applied, ApiError>> = Vec::new();
     for op in ops {
         let outcome = (|| {
             let (mut contact, kind, input) = match &op {
@@ -80,13 +80,12 @@ pub(crate) fn write_contacts(
                     let (id, seq) = ids.fresh();
                     (blank(space, id, seq, now), WriteKind::Create, Some(input))
                 }
-                ContactOp::Update(id, input) => (
-                    existing(space, &staged, id)?,
-                    update_kind,
-                    Some(input),
-                ),
+                ContactOp::Update(id, input) => {
+                    (existing(space, &staged, id)?, update_kind, Some(input))
+                }
                 ContactOp::Delete(id) => (existing(space, &staged, id)?, WriteKind::Update, None),
             };
+            let before = render(space, &base, &contact, &[]);
             let mut events = Vec::new();
             match input {
                 Some(input) => {
@@ -108,15 +107,21 @@ pub(crate) fn write_contacts(
             revision += 1;
             contact.revision = revision;
             contact.modified = now;
+            let after = render(space, &base, &contact, &[]);
+            let changed = (kind != WriteKind::Create).then(|| changed_fields(&before, &after));
             let id = contact.id.clone();
             staged.insert(id.clone(), contact);
-            Ok((id, events))
+            Ok(Applied {
+                id,
+                events,
+                changed,
+            })
         })();
         outcomes.push(outcome);
     }
     let failed = outcomes.iter().any(Result::is_err);
     let committed = !(rollback_all && failed);
-    let mut events: Vec<(&'static str, Value)> = Vec::new();
+    let mut events: Vec<Event> = Vec::new();
     if committed {
         space.revision = revision;
         for (id, contact) in staged.iter() {
@@ -126,14 +131,20 @@ pub(crate) fn write_contacts(
     let items = outcomes
         .into_iter()
         .map(|o| {
-            o.map(|(id, evs)| {
-                let rendered = staged
-                    .get(&id)
+            o.map(|applied| {
+                let stored = staged.get(&applied.id);
+                let rendered = stored
                     .map(|c| render(space, &base, c, &[]))
                     .unwrap_or(Value::Null);
                 if committed {
-                    for e in evs {
-                        events.push((e, rendered.clone()));
+                    let audience = stored.and_then(audience);
+                    for name in applied.events {
+                        events.push(Event {
+                            name,
+                            entity: rendered.clone(),
+                            audience: audience.clone(),
+                            changed: applied.changed.clone(),
+                        });
                     }
                 }
                 rendered
@@ -156,4 +167,35 @@ fn existing(
         .filter(|c| !c.is_deleted)
         .cloned()
         .ok_or_else(|| ApiError::not_found(format!("Contact '{id}' not found.")))
+}
+
+/// What one applied item produced.
+struct Applied {
+    id: String,
+    events: Vec<&'static str>,
+    /// Fields an update changed (`None` for creates).
+    changed: Option<Vec<String>>,
+}
+
+/// API names whose rendered values differ, bookkeeping fields aside.
+fn changed_fields(before: &Value, after: &Value) -> Vec<String> {
+    const BOOKKEEPING: [&str; 3] = ["modified", "modified_by_user", "revision"];
+    let (Some(before), Some(after)) = (before.as_object(), after.as_object()) else {
+        return Vec::new();
+    };
+    after
+        .iter()
+        .filter(|(k, v)| !BOOKKEEPING.contains(&k.as_str()) && before.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// Who may see a private contact (owner and users it is shared with); `None` when
+/// the share mode lets everyone in the space see it.
+fn audience(c: &ContactRecord) -> Option<Vec<String>> {
+    (c.share_mode == 1).then(|| {
+        std::iter::once(c.owner_id.clone())
+            .chain(c.sharing.iter().map(|s| s.client_id.clone()))
+            .collect()
+    })
 }

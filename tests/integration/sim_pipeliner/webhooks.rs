@@ -124,3 +124,64 @@ async fn skip_keys_suppress_deliveries() {
     hook_rx.stop().await;
     f.sim.stop().await;
 }
+
+#[actix_web::test]
+async fn webhook_options_narrow_deliveries() {
+    let f = Fixture::start(12).await;
+    let mut hook_rx = Receiver::start().await;
+    let other = f
+        .control
+        .add_client(
+            SPACE,
+            super::ClientSeed {
+                email: "x@example.com".into(),
+                ..Default::default()
+            },
+        )
+        .expect("client");
+    let (status, _) = f
+        .post(
+            "/entities/Webhooks",
+            json!({
+                "url": hook_rx.url,
+                "events": ["Contact.Create", "Contact.Update"],
+                "insecure_ssl": false,
+                "client_id": f.owner_id,
+                "options": {"entity": {"Contact": {
+                    "filter": {"owner_id": [f.owner_id]},
+                    "on-field-change": ["email1"],
+                    "load-only": ["id", "email1"],
+                }}},
+            }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    // Owned by someone else: filtered out. Private to someone else: not visible.
+    f.control
+        .create_contact(
+            SPACE,
+            obj(json!({"owner_id": other["id"], "last_name": "Theirs"})),
+        )
+        .expect("create");
+    let c = f.seed_contact("Mine", "Mine", "a@example.com");
+    let first = hook_rx.next().await;
+    let events: Value = serde_json::from_slice(&first.body).expect("JSON");
+    assert_eq!(
+        events[0]["entity"],
+        json!({"id": c["id"], "email1": "a@example.com"})
+    );
+    let id = c["id"].as_str().unwrap_or_default();
+    // A change to a field nobody watches is not sent; a change to email1 is.
+    f.control
+        .update_contact(SPACE, id, obj(json!({"city": "Quito"})))
+        .expect("edit");
+    f.control
+        .update_contact(SPACE, id, obj(json!({"email1": "b@example.com"})))
+        .expect("edit");
+    let second = hook_rx.next().await;
+    let events: Value = serde_json::from_slice(&second.body).expect("JSON");
+    assert_eq!(events[0]["event"], "Contact.Update");
+    assert_eq!(events[0]["entity"]["email1"], "b@example.com");
+    hook_rx.stop().await;
+    f.sim.stop().await;
+}
