@@ -33,6 +33,7 @@ mod control_routes;
 mod core;
 mod delivery;
 mod envelope;
+mod events;
 mod faults;
 mod fields;
 mod query;

@@ -9,8 +9,9 @@ use serde_json::{Map, Value};
 
 use super::contact_model::{apply_write, blank, render, WriteKind};
 use super::core::Core;
-use super::delivery::{events_for, Delivery, Event};
+use super::delivery::Delivery;
 use super::envelope::ApiError;
+use super::events::{events_for, Event};
 use super::state::{ContactRecord, SimState};
 
 /// One contact write.
