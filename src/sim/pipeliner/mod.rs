@@ -110,6 +110,7 @@ impl PipelinerSim {
                 .configure(control_routes::configure)
         })
         .workers(1)
+        .shutdown_timeout(1)
         .disable_signals()
         .listen(listener)?
         .run();

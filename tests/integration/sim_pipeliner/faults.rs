@@ -57,8 +57,10 @@ async fn bursts_of_429_carry_retry_after() {
     f.sim.stop().await;
 }
 
-async fn statuses(seed: u64) -> Vec<u16> {
+/// The statuses of 40 lists under a 50 % error rule, and the id of a created contact.
+async fn statuses(seed: u64) -> (Vec<u16>, Value) {
     let f = Fixture::start(seed).await;
+    let id = f.seed_contact("Dee", "Terministic", "")["id"].clone();
     f.control.set_faults(FaultPlan {
         rules: vec![rule(
             "contacts.*",
@@ -73,7 +75,7 @@ async fn statuses(seed: u64) -> Vec<u16> {
         out.push(f.get("/entities/Contacts").await.0);
     }
     f.sim.stop().await;
-    out
+    (out, id)
 }
 
 #[actix_web::test]
@@ -81,9 +83,10 @@ async fn faults_are_deterministic_for_a_seed() {
     let a = statuses(42).await;
     let b = statuses(42).await;
     let c = statuses(43).await;
-    assert_eq!(a, b, "same seed, same faults");
-    assert_ne!(a, c, "another seed, other faults");
-    assert!(a.contains(&503) && a.contains(&200), "{a:?}");
+    assert_eq!(a, b, "same seed, same faults and ids");
+    assert_ne!(a.0, c.0, "another seed, other faults");
+    assert_ne!(a.1, c.1, "another seed, other ids");
+    assert!(a.0.contains(&503) && a.0.contains(&200), "{a:?}");
 }
 
 #[actix_web::test]
