@@ -12,6 +12,7 @@ use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::Value;
 
+use super::auth::authorize;
 use super::core::{lock, Core};
 use super::envelope::ApiError;
 use super::faults::{route_name, FaultKind};
@@ -67,8 +68,15 @@ pub(crate) fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, Ap
         .map_err(|e| ApiError::invalid(format!("Invalid query string: {e}")))
 }
 
-/// The request body as JSON, or 400.
-pub(crate) fn json_body(body: &Bytes) -> Result<Value, ApiError> {
+/// The request body as JSON, after checking the credentials (so a caller with wrong
+/// keys learns that first, as from Pipeliner).
+pub(crate) fn json_body(
+    core: &Core,
+    req: &HttpRequest,
+    space_id: &str,
+    body: &Bytes,
+) -> Result<Value, ApiError> {
+    authorize(&mut core.state(), req, space_id)?;
     serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("Malformed JSON body: {e}")))
 }
 

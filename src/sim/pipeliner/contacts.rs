@@ -113,7 +113,7 @@ pub(crate) async fn create(
     path: web::Path<String>,
     body: Bytes,
 ) -> Result<HttpResponse> {
-    let input = object(json_body(&body)?)?;
+    let input = object(json_body(&core, &req, &path, &body)?)?;
     let result = run(&core, &req, &path, vec![ContactOp::Create(input)], true)?;
     Ok(created(single(result)?))
 }
@@ -126,7 +126,7 @@ pub(crate) async fn update(
     body: Bytes,
 ) -> Result<HttpResponse> {
     let (space_id, id) = path.into_inner();
-    let input = object(json_body(&body)?)?;
+    let input = object(json_body(&core, &req, &space_id, &body)?)?;
     let result = run(
         &core,
         &req,
@@ -204,7 +204,7 @@ pub(crate) async fn batch_modify(
     body: Bytes,
 ) -> Result<HttpResponse> {
     let rollback = rollback_all(&req)?;
-    let Value::Array(items) = json_body(&body)? else {
+    let Value::Array(items) = json_body(&core, &req, &path, &body)? else {
         return Err(ApiError::invalid("The body must be a JSON array."));
     };
     let mut ops = Vec::with_capacity(items.len());
@@ -226,7 +226,7 @@ pub(crate) async fn batch_delete(
     body: Bytes,
 ) -> Result<HttpResponse> {
     let rollback = rollback_all(&req)?;
-    let Value::Array(items) = json_body(&body)? else {
+    let Value::Array(items) = json_body(&core, &req, &path, &body)? else {
         return Err(ApiError::invalid("The body must be a JSON array of ids."));
     };
     let ops = items

@@ -15,6 +15,14 @@ use super::faults::{DeliveryFaultRule, FaultPlan, FaultRule};
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/_sim/pipeliner")
+            .app_data(web::JsonConfig::default().error_handler(|err, _| {
+                let body = json!({"error": format!("invalid JSON body: {err}")});
+                actix_web::error::InternalError::from_response(
+                    err,
+                    HttpResponse::BadRequest().json(body),
+                )
+                .into()
+            }))
             .route("/spaces", web::post().to(create_space))
             .route("/spaces/{space}", web::get().to(get_space))
             .route("/spaces/{space}/clients", web::post().to(add_client))

@@ -53,7 +53,7 @@ pub(crate) async fn create(
     path: web::Path<String>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let Value::Object(input) = json_body(&body)? else {
+    let Value::Object(input) = json_body(&core, &req, &path, &body)? else {
         return Err(ApiError::invalid("The body must be a JSON object."));
     };
     let url = input

@@ -253,5 +253,8 @@ async fn control_api_over_http() {
     assert_eq!(status, 200);
     let (status, _) = super::send(http.get(ctl("/spaces/nope"))).await;
     assert_eq!(status, 404);
+    let (status, err) = super::send(http.post(ctl("/spaces")).json(&json!({"name": 1}))).await;
+    assert_eq!(status, 400);
+    assert!(err["error"].is_string());
     f.sim.stop().await;
 }
