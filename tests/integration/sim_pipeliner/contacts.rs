@@ -310,6 +310,16 @@ async fn batch_writes_answer_per_item() {
 #[actix_web::test]
 async fn credentials_and_space_are_checked() {
     let f = Fixture::start(6).await;
+    let garbage = f
+        .http
+        .post(f.url("/entities/Contacts"))
+        .basic_auth("key", Some("nope"))
+        .body("{not json");
+    assert_eq!(
+        super::send(garbage).await.0,
+        401,
+        "credentials are checked first"
+    );
     let wrong = f
         .http
         .get(f.url("/entities/Contacts"))
