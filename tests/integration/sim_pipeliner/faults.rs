@@ -258,3 +258,34 @@ async fn control_api_over_http() {
     assert!(err["error"].is_string());
     f.sim.stop().await;
 }
+
+#[actix_web::test]
+async fn delayed_deliveries_are_overtaken_and_latency_slows_answers() {
+    let f = Fixture::start(24).await;
+    let mut hook_rx = Receiver::start().await;
+    let body = json!({"url": hook_rx.url, "events": ["*"], "insecure_ssl": false});
+    assert_eq!(f.post("/entities/Webhooks", body).await.0, 201);
+    f.control.add_delivery_fault(DeliveryFaultRule {
+        kind: DeliveryFaultKind::Delay { millis: 300 },
+        rate: 1.0,
+        count: Some(1),
+    });
+    f.seed_contact("Slow", "First", "");
+    f.seed_contact("Fast", "Second", "");
+    let first: Value = serde_json::from_slice(&hook_rx.next().await.body).expect("JSON");
+    let second: Value = serde_json::from_slice(&hook_rx.next().await.body).expect("JSON");
+    assert_eq!(first[0]["entity"]["first_name"], "Fast");
+    assert_eq!(second[0]["entity"]["first_name"], "Slow");
+
+    f.control.add_fault(rule(
+        "fields.list",
+        FaultKind::Latency { millis: 150 },
+        1.0,
+        Some(1),
+    ));
+    let started = std::time::Instant::now();
+    assert_eq!(f.get("/entities/Fields").await.0, 200);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+    hook_rx.stop().await;
+    f.sim.stop().await;
+}

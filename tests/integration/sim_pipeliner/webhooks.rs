@@ -185,3 +185,34 @@ async fn webhook_options_narrow_deliveries() {
     hook_rx.stop().await;
     f.sim.stop().await;
 }
+
+#[actix_web::test]
+async fn a_webhook_client_is_not_told_about_private_contacts_it_cannot_see() {
+    let f = Fixture::start(13).await;
+    let mut hook_rx = Receiver::start().await;
+    let other = f
+        .control
+        .add_client(
+            SPACE,
+            super::ClientSeed {
+                email: "o@example.com".into(),
+                ..Default::default()
+            },
+        )
+        .expect("client");
+    let body = json!({"url": hook_rx.url, "events": ["Contact.*"], "insecure_ssl": false, "client_id": f.owner_id});
+    assert_eq!(f.post("/entities/Webhooks", body).await.0, 201);
+    let private = json!({"owner_id": other["id"], "last_name": "Private", "share_mode": 1});
+    f.control
+        .create_contact(SPACE, obj(private))
+        .expect("private");
+    let public = json!({"owner_id": other["id"], "last_name": "Public"});
+    f.control
+        .create_contact(SPACE, obj(public))
+        .expect("public");
+    let got = hook_rx.next().await;
+    let events: Value = serde_json::from_slice(&got.body).expect("JSON");
+    assert_eq!(events[0]["entity"]["last_name"], "Public");
+    hook_rx.stop().await;
+    f.sim.stop().await;
+}
