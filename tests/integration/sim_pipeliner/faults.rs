@@ -266,7 +266,7 @@ async fn delayed_deliveries_are_overtaken_and_latency_slows_answers() {
     let body = json!({"url": hook_rx.url, "events": ["*"], "insecure_ssl": false});
     assert_eq!(f.post("/entities/Webhooks", body).await.0, 201);
     f.control.add_delivery_fault(DeliveryFaultRule {
-        kind: DeliveryFaultKind::Delay { millis: 300 },
+        kind: DeliveryFaultKind::Delay { millis: 800 },
         rate: 1.0,
         count: Some(1),
     });
