@@ -173,7 +173,7 @@ async fn answers_match_pipeliners_openapi_schemas() {
         check(&field_doc, "Field", item, true);
     }
 
-    let hook_rx = Receiver::start().await;
+    let mut hook_rx = Receiver::start().await;
     let (status, hook) = f
         .post(
             "/entities/Webhooks",
@@ -186,6 +186,11 @@ async fn answers_match_pipeliners_openapi_schemas() {
     check(&webhook_doc, "Webhook", &hook["data"], true);
     let (_, hooks) = f.get("/entities/Webhooks").await;
     check_answer(&webhook_doc, "/entities/Webhooks", "get", "200", &hooks);
+    // A delivery carries the Webhook and the Contact in their schema shapes.
+    f.seed_contact("Del", "Ivery", "d@example.com");
+    let delivered: Value = serde_json::from_slice(&hook_rx.next().await.body).expect("JSON");
+    check(&webhook_doc, "Webhook", &delivered[0]["webhook"], true);
+    check(&contact_doc, "Contact", &delivered[0]["entity"], true);
 
     let mut errors = vec![
         f.get("/entities/Contacts/00000000-0000-4000-8000-000000000000")
