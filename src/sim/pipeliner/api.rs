@@ -109,22 +109,21 @@ async fn inject_faults(
     }
     match decision.outcome {
         None => next.call(req).await,
-        Some(FaultKind::Error { status }) => {
+        Some(FaultKind::Error {
+            status,
+            retry_after_secs,
+        }) => {
             let err = ApiError::new(
                 status,
                 i64::from(status),
                 "ERROR_INTERNAL",
                 "Simulated server error.",
             );
-            Ok(req.into_response(err.response()))
+            Ok(req.into_response(with_retry_after(err.response(), retry_after_secs)))
         }
         Some(FaultKind::TooManyRequests { retry_after_secs }) => {
             let err = ApiError::new(429, 429, "ERROR_TOO_MANY_REQUESTS", "Too many requests.");
-            let mut resp = err.response();
-            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                resp.headers_mut().insert(RETRY_AFTER, v);
-            }
-            Ok(req.into_response(resp))
+            Ok(req.into_response(with_retry_after(err.response(), Some(retry_after_secs))))
         }
         Some(FaultKind::MalformedJson) => {
             let res = next.call(req).await?;
@@ -150,4 +149,11 @@ async fn inject_faults(
         }
         Some(FaultKind::Latency { .. }) => next.call(req).await,
     }
+}
+
+fn with_retry_after(mut resp: HttpResponse, secs: Option<u64>) -> HttpResponse {
+    if let Some(v) = secs.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+        resp.headers_mut().insert(RETRY_AFTER, v);
+    }
+    resp
 }

@@ -17,6 +17,9 @@ pub enum FaultKind {
     Error {
         /// HTTP status.
         status: u16,
+        /// Seconds in a `Retry-After` header, when one should be sent (e.g. with 503).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_secs: Option<u64>,
     },
     /// Wait this long before handling the request.
     Latency {

@@ -64,7 +64,10 @@ async fn statuses(seed: u64) -> (Vec<u16>, Value) {
     f.control.set_faults(FaultPlan {
         rules: vec![rule(
             "contacts.*",
-            FaultKind::Error { status: 503 },
+            FaultKind::Error {
+                status: 503,
+                retry_after_secs: None,
+            },
             0.5,
             None,
         )],
@@ -135,10 +138,30 @@ async fn malformed_bodies_and_dropped_connections_still_apply_writes() {
         "write applied"
     );
 
-    f.control
-        .add_fault(rule("*", FaultKind::Error { status: 500 }, 1.0, Some(1)));
-    let (status, err) = f.post("/entities/Contacts", body.clone()).await;
-    assert_eq!((status, err["http_status"].clone()), (500, json!(500)));
+    f.control.add_fault(rule(
+        "*",
+        FaultKind::Error {
+            status: 500,
+            retry_after_secs: Some(2),
+        },
+        1.0,
+        Some(1),
+    ));
+    let resp = f
+        .request(reqwest::Method::POST, "/entities/Contacts")
+        .json(&body)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        resp.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("2")
+    );
+    assert_eq!(resp.status().as_u16(), 500);
+    let err: Value = resp.json().await.expect("error envelope");
+    assert_eq!(err["http_status"], 500);
     assert_eq!(
         f.control.contacts(SPACE, false).map(|c| c.len()),
         Ok(2),
