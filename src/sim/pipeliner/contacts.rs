@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::api::{json_body, query_pairs, skip_key};
 use super::auth::authorize;
-use super::contact_model::{field_value, render, render_sharing};
+use super::contact_render::{field_value, render, render_sharing};
 use super::core::Core;
 use super::envelope::{created, ok, page, ApiError};
 use super::query::{load_only, paginate, ListQuery};

@@ -7,9 +7,10 @@ use actix_web::HttpResponse;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::control::{ClientSeed, ControlError, FieldSeed, PipelinerControl, SpaceSeed};
+use super::control::PipelinerControl;
 use super::core::Core;
 use super::faults::{DeliveryFaultRule, FaultPlan, FaultRule};
+use super::seeds::{ClientSeed, ControlError, FieldSeed, SpaceSeed};
 
 /// Registers the `/_sim/pipeliner` routes.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {

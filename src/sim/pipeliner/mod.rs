@@ -27,6 +27,7 @@ mod api;
 mod auth;
 mod clients;
 mod contact_model;
+mod contact_render;
 mod contacts;
 mod control;
 mod control_routes;
@@ -37,6 +38,7 @@ mod events;
 mod faults;
 mod fields;
 mod query;
+mod seeds;
 mod state;
 mod webhooks;
 mod writes;
@@ -50,11 +52,12 @@ use actix_web::{web, App, HttpServer};
 use crate::clock::{SharedClock, SystemClock};
 
 pub use api::{API_PREFIX, SKIP_KEY_HEADER};
-pub use control::{ClientSeed, ControlError, FieldSeed, PipelinerControl, SpaceInfo, SpaceSeed};
+pub use control::PipelinerControl;
 pub use delivery::{sign, DeliveryRecord, SIGNATURE_HEADER};
 pub use envelope::ApiError;
 pub use faults::{DeliveryFaultKind, DeliveryFaultRule, FaultKind, FaultPlan, FaultRule};
 pub use query::{DEFAULT_FIRST, MAX_FIRST};
+pub use seeds::{ClientSeed, ControlError, FieldSeed, SpaceInfo, SpaceSeed};
 
 /// How to build a simulator.
 #[derive(Debug, Clone)]

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::contact_model::{apply_write, blank, render, WriteKind};
+use super::contact_model::{apply_write, blank, WriteKind};
+use super::contact_render::render;
 use super::core::Core;
 use super::delivery::Delivery;
 use super::envelope::ApiError;
