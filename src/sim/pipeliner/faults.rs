@@ -250,3 +250,76 @@ pub(crate) fn route_name(method: &str, rest: &str) -> String {
     };
     format!("{entity}.{action}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(rate: f64) -> FaultPlan {
+        FaultPlan {
+            rules: vec![FaultRule {
+                route: "contacts.*".into(),
+                kind: FaultKind::MalformedJson,
+                rate,
+                count: None,
+            }],
+            deliveries: vec![],
+        }
+    }
+
+    fn hits(seed: u64, routes: &[&str]) -> Vec<bool> {
+        let mut state = FaultState::new(seed);
+        state.set(plan(0.5));
+        routes
+            .iter()
+            .map(|r| state.decide(r).outcome.is_some())
+            .collect()
+    }
+
+    #[test]
+    fn decisions_depend_on_seed_and_per_route_order_only() {
+        let a = hits(
+            9,
+            &[
+                "contacts.list",
+                "contacts.get",
+                "contacts.list",
+                "contacts.get",
+            ],
+        );
+        let b = hits(
+            9,
+            &[
+                "contacts.get",
+                "contacts.list",
+                "contacts.get",
+                "contacts.list",
+            ],
+        );
+        // The n-th request of each route gets the same answer however routes interleave.
+        assert_eq!((a[0], a[2]), (b[1], b[3]));
+        assert_eq!((a[1], a[3]), (b[0], b[2]));
+        let many: Vec<bool> = hits(9, &["contacts.list"; 200]);
+        let hit = many.iter().filter(|h| **h).count();
+        assert!((60..140).contains(&hit), "about half: {hit}");
+        assert!(
+            hits(9, &["clients.list"; 20]).iter().all(|h| !h),
+            "other routes untouched"
+        );
+    }
+
+    #[test]
+    fn route_names_follow_method_and_path() {
+        assert_eq!(route_name("GET", "entities/Contacts"), "contacts.list");
+        assert_eq!(
+            route_name("POST", "entities/Contacts/batch-modify"),
+            "contacts.batch_modify"
+        );
+        assert_eq!(
+            route_name("PATCH", "entities/Contacts/abc"),
+            "contacts.update"
+        );
+        assert_eq!(route_name("GET", "entities/Clients"), "clients.list");
+        assert_eq!(route_name("PUT", "nowhere"), "other");
+    }
+}

@@ -3,6 +3,7 @@
 //! `<manifest>/../shared/reference/pipeliner-openapi/` (reference data outside the
 //! repository; the test is skipped, saying so, when they are absent).
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use exsync::sim::pipeliner::FieldSeed;
@@ -72,9 +73,11 @@ async fn answers_match_pipeliners_openapi_schemas() {
         load("pipeliner-field-api-openapi.yml"),
         load("pipeliner-webhook-api-openapi.yml"),
     ) else {
-        eprintln!(
-            "SKIPPED answers_match_pipeliners_openapi_schemas: Pipeliner's OpenAPI files are not at {} \
-             (they are reference data kept outside the repository)",
+        // Written to stderr directly: libtest hides `eprintln!` output of passing tests.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED answers_match_pipeliners_openapi_schemas: Pipeliner's OpenAPI files are \
+             not at {} (they are reference data kept outside the repository)",
             openapi_dir().display()
         );
         return;
