@@ -15,9 +15,13 @@ fn openapi_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/pipeliner-openapi")
 }
 
+/// The parsed file, or `None` when it is absent; a file that is there but does not
+/// parse fails the test.
 fn load(file: &str) -> Option<Value> {
-    let text = std::fs::read_to_string(openapi_dir().join(file)).ok()?;
-    serde_yaml_ng::from_str(&text).ok()
+    let path = openapi_dir().join(file);
+    let text = std::fs::read_to_string(&path).ok()?;
+    let parsed = serde_yaml_ng::from_str(&text);
+    Some(parsed.unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display())))
 }
 
 /// Validates `instance` against `#/components/schemas/<name>` of `doc`. With `strict`,
