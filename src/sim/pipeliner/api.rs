@@ -39,6 +39,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 "/Contacts/batch-delete",
                 web::post().to(contacts::batch_delete),
             )
+            .route(
+                "/Contacts/batch-restore",
+                web::post().to(contacts::batch_restore),
+            )
             .route("/Contacts/{id}", web::get().to(contacts::get))
             .route("/Contacts/{id}", web::patch().to(contacts::update))
             .route("/Contacts/{id}", web::delete().to(contacts::delete))

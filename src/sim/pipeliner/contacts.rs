@@ -1,6 +1,6 @@
 //! `/entities/Contacts` handlers: list (paging, order, filters, include-deleted,
 //! load-only, expand), get, create, update, soft delete, `batch-modify` and
-//! `batch-delete` with `rollback-method`, and the `ContactSharingClientRelations` list.
+//! `batch-delete` / `batch-restore` with `rollback-method`, and the `ContactSharingClientRelations` list.
 
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
@@ -232,6 +232,24 @@ pub(crate) async fn batch_delete(
     let ops = items
         .into_iter()
         .map(|v| ContactOp::Delete(v.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    Ok(batch_answer(run(&core, &req, &path, ops, rollback)?))
+}
+
+/// `POST /entities/Contacts/batch-restore`: a JSON array of ids of deleted contacts.
+pub(crate) async fn batch_restore(
+    core: web::Data<Core>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse> {
+    let rollback = rollback_all(&req)?;
+    let Value::Array(items) = json_body(&core, &req, &path, &body)? else {
+        return Err(ApiError::invalid("The body must be a JSON array of ids."));
+    };
+    let ops = items
+        .into_iter()
+        .map(|v| ContactOp::Restore(v.as_str().unwrap_or_default().to_owned()))
         .collect();
     Ok(batch_answer(run(&core, &req, &path, ops, rollback)?))
 }

@@ -188,6 +188,11 @@ impl PipelinerControl {
         self.write(space_id, ContactOp::Delete(id.to_owned()))
     }
 
+    /// Restores a soft-deleted contact (fires `Contact.Update`).
+    pub fn restore_contact(&self, space_id: &str, id: &str) -> Result<Value> {
+        self.write(space_id, ContactOp::Restore(id.to_owned()))
+    }
+
     /// Shares a contact with a user, role 1 (watcher) or 2 (editor), replacing any
     /// earlier share with that user (fires `Contact.Update`).
     pub fn share_contact(

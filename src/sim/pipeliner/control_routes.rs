@@ -40,6 +40,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 web::delete().to(delete_contact),
             )
             .route(
+                "/spaces/{space}/contacts/{id}/restore",
+                web::post().to(restore_contact),
+            )
+            .route(
                 "/spaces/{space}/contacts/{id}/sharing",
                 web::post().to(share_contact),
             )
@@ -150,6 +154,11 @@ async fn update_contact(
 async fn delete_contact(core: web::Data<Core>, path: web::Path<(String, String)>) -> HttpResponse {
     let (space, id) = path.into_inner();
     answer(control(&core).delete_contact(&space, &id))
+}
+
+async fn restore_contact(core: web::Data<Core>, path: web::Path<(String, String)>) -> HttpResponse {
+    let (space, id) = path.into_inner();
+    answer(control(&core).restore_contact(&space, &id))
 }
 
 #[derive(Deserialize)]

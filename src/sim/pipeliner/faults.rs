@@ -243,6 +243,7 @@ pub(crate) fn route_name(method: &str, rest: &str) -> String {
         ("POST", []) => "create",
         ("POST", ["batch-modify"]) => "batch_modify",
         ("POST", ["batch-delete"]) => "batch_delete",
+        ("POST", ["batch-restore"]) => "batch_restore",
         ("GET", [_]) => "get",
         ("PATCH", [_]) => "update",
         ("DELETE", [_]) => "delete",

@@ -25,6 +25,8 @@ pub(crate) enum ContactOp {
     Update(String, Map<String, Value>),
     /// Soft-delete the contact with this id.
     Delete(String),
+    /// Bring back a soft-deleted contact (`batch-restore`).
+    Restore(String),
 }
 
 /// The outcome of a batch of writes.
@@ -86,6 +88,11 @@ pub(crate) fn write_contacts(
                     (existing(space, &staged, id)?, update_kind, Some(input))
                 }
                 ContactOp::Delete(id) => (existing(space, &staged, id)?, WriteKind::Update, None),
+                ContactOp::Restore(id) => {
+                    let mut c = deleted(space, &staged, id)?;
+                    c.is_deleted = false;
+                    (c, WriteKind::Update, None)
+                }
             };
             let before = render(space, &base, &contact, &[]);
             let mut events = Vec::new();
@@ -101,6 +108,7 @@ pub(crate) fn write_contacts(
                         events.push("Contact.OwnerChanged");
                     }
                 }
+                None if matches!(op, ContactOp::Restore(_)) => events.push("Contact.Update"),
                 None => {
                     contact.is_deleted = true;
                     events.push("Contact.Delete");
@@ -169,6 +177,19 @@ fn existing(
         .filter(|c| !c.is_deleted)
         .cloned()
         .ok_or_else(|| ApiError::not_found(format!("Contact '{id}' not found.")))
+}
+
+fn deleted(
+    space: &super::state::Space,
+    staged: &BTreeMap<String, ContactRecord>,
+    id: &str,
+) -> Result<ContactRecord, ApiError> {
+    staged
+        .get(id)
+        .or_else(|| space.contacts.get(id))
+        .filter(|c| c.is_deleted)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("Deleted Contact '{id}' not found.")))
 }
 
 /// What one applied item produced.

@@ -304,6 +304,24 @@ async fn batch_writes_answer_per_item() {
     assert_eq!(status, 200);
     assert_eq!(deleted["data"][0], existing["id"]);
     assert_eq!(deleted["data"][1]["name"], "ERROR_NOT_FOUND");
+
+    let (status, restored) = f
+        .post(
+            "/entities/Contacts/batch-restore?rollback-method=1",
+            json!([existing["id"]]),
+        )
+        .await;
+    assert_eq!(
+        (status, restored["data"][0].clone()),
+        (200, existing["id"].clone())
+    );
+    let back = f
+        .control
+        .contact(SPACE, existing["id"].as_str().unwrap_or_default());
+    assert_eq!(
+        back.ok().flatten().map(|c| c["is_deleted"].clone()),
+        Some(json!(false))
+    );
     f.sim.stop().await;
 }
 

@@ -261,6 +261,11 @@ async fn control_api_over_http() {
     assert_eq!(shared["sharing_clients"].as_array().map(Vec::len), Some(1));
     let (status, _) = super::send(http.delete(ctl(&format!("/spaces/s2/contacts/{id}")))).await;
     assert_eq!(status, 200);
+    let (status, _) =
+        super::send(http.post(ctl(&format!("/spaces/s2/contacts/{id}/restore")))).await;
+    assert_eq!(status, 200);
+    let (status, _) = super::send(http.delete(ctl(&format!("/spaces/s2/contacts/{id}")))).await;
+    assert_eq!(status, 200);
     let (_, live) = super::send(http.get(ctl("/spaces/s2/contacts"))).await;
     let (_, all) = super::send(http.get(ctl("/spaces/s2/contacts?include_deleted=true"))).await;
     assert_eq!(
