@@ -101,7 +101,8 @@ impl PipelinerSim {
     }
 
     /// Serves the REST and control APIs on `listener` (e.g. bound to `127.0.0.1:0`)
-    /// and starts the webhook deliverer. Must run inside a Tokio runtime.
+    /// and starts the webhook deliverer. Must run inside an actix runtime
+    /// (`#[actix_web::main]`, `#[actix_web::test]`, `actix_rt::System`).
     pub async fn start(self, listener: TcpListener) -> std::io::Result<RunningPipelinerSim> {
         let addr = listener.local_addr()?;
         self.core.set_service_url(format!("http://{addr}"));
