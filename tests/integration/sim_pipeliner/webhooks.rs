@@ -216,3 +216,53 @@ async fn a_webhook_client_is_not_told_about_private_contacts_it_cannot_see() {
     hook_rx.stop().await;
     f.sim.stop().await;
 }
+
+#[actix_web::test]
+async fn batch_writes_are_delivered_in_chunks() {
+    let f = Fixture::start(14).await;
+    let mut hook_rx = Receiver::start().await;
+    let body = json!({"url": hook_rx.url, "events": ["Contact.*"], "insecure_ssl": false, "options": {"chunk_size": 2}});
+    assert_eq!(f.post("/entities/Webhooks", body).await.0, 201);
+    let colleague = f
+        .control
+        .add_client(
+            SPACE,
+            super::ClientSeed {
+                email: "k@example.com".into(),
+                ..Default::default()
+            },
+        )
+        .expect("client");
+    let items: Vec<Value> = (0..3)
+        .map(|i| json!({"owner_id": f.owner_id, "last_name": format!("Batch{i}")}))
+        .collect();
+    let (status, created) = f
+        .post("/entities/Contacts/batch-modify", Value::Array(items))
+        .await;
+    assert_eq!(status, 200);
+    let sizes = [hook_rx.next().await, hook_rx.next().await]
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).map(|v| v.as_array().map(Vec::len)))
+        .collect::<Result<Vec<_>, _>>()
+        .expect("JSON");
+    assert_eq!(sizes, vec![Some(2), Some(1)]);
+
+    let id = created["data"][0].clone();
+    let (status, _) = f
+        .patch(
+            &format!("/entities/Contacts/{}", id.as_str().unwrap_or_default()),
+            json!({"owner_id": colleague["id"]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let events: Value = serde_json::from_slice(&hook_rx.next().await.body).expect("JSON");
+    let names: Vec<&str> = events
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    assert_eq!(names, vec!["Contact.Update", "Contact.OwnerChanged"]);
+    hook_rx.stop().await;
+    f.sim.stop().await;
+}
