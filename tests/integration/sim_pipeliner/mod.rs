@@ -5,6 +5,7 @@ mod contacts;
 mod faults;
 mod schema;
 mod webhooks;
+mod writes;
 
 use std::net::TcpListener;
 use std::sync::Arc;
