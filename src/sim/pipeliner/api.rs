@@ -117,12 +117,12 @@ async fn inject_faults(
             status,
             retry_after_secs,
         }) => {
-            let err = ApiError::new(
-                status,
-                i64::from(status),
-                "ERROR_INTERNAL",
-                "Simulated server error.",
-            );
+            let name = if status == 503 {
+                "ERROR_SERVICE_UNAVAILABLE"
+            } else {
+                "ERROR_INTERNAL"
+            };
+            let err = ApiError::new(status, i64::from(status), name, "Simulated server error.");
             Ok(req.into_response(with_retry_after(err.response(), retry_after_secs)))
         }
         Some(FaultKind::TooManyRequests { retry_after_secs }) => {
