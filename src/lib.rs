@@ -7,6 +7,8 @@
 //! - [`connectors`]: clients for Microsoft Graph and Pipeliner;
 //! - [`engine`]: the supervised per-user actors that schedule and run sync cycles;
 //! - [`http`]: the admin REST API, its OpenAPI document and Swagger UI;
+//! - [`sim`]: in-process simulators of Pipeliner and Microsoft Graph, with fault
+//!   injection, for the demo, tests and benchmarks;
 //! - [`store`]: persistence on sled, secrets sealed at rest;
 //! - [`sync`]: the pure planner: canonical contact, field mapping, user settings and `plan()`;
 //! - [`ids`], [`clock`], [`telemetry`]: identifiers, injected time, log output.
@@ -19,6 +21,7 @@ pub mod connectors;
 pub mod engine;
 pub mod http;
 pub mod ids;
+pub mod sim;
 pub mod store;
 pub mod sync;
 pub mod telemetry;

@@ -7,4 +7,5 @@ mod common;
 mod contract;
 mod engine;
 mod persistence;
+mod sim_pipeliner;
 mod webhooks;

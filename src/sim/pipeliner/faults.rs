@@ -1,0 +1,326 @@
+//! Fault injection, deterministic for a seed: per-route error rates (500/503), latency,
+//! 429 bursts with `Retry-After`, malformed JSON bodies and dropped connections on the
+//! REST API, and lost, delayed or duplicated webhook deliveries.
+//!
+//! Whether a rule fires for a request is a pure function of (seed, rule index, route,
+//! n-th request on that route), so the same requests give the same faults on every run
+//! regardless of how requests to different routes interleave.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// What a REST fault does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Answer with this status (500 or 503) and an error envelope; nothing is applied.
+    Error {
+        /// HTTP status.
+        status: u16,
+        /// Seconds in a `Retry-After` header, when one should be sent (e.g. with 503).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_secs: Option<u64>,
+    },
+    /// Wait this long before handling the request.
+    Latency {
+        /// Milliseconds.
+        millis: u64,
+    },
+    /// Answer 429 with `Retry-After`; nothing is applied.
+    TooManyRequests {
+        /// Seconds in the `Retry-After` header.
+        retry_after_secs: u64,
+    },
+    /// Apply the request, then answer 200 with a truncated, unparsable JSON body.
+    MalformedJson,
+    /// Apply the request, then close the connection without a complete answer.
+    DropConnection,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn any_route() -> String {
+    "*".into()
+}
+
+/// One REST fault rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultRule {
+    /// Route name (`contacts.list`, `contacts.create`, `contacts.get`, `contacts.update`,
+    /// `contacts.delete`, `contacts.batch_modify`, `contacts.batch_delete`,
+    /// `clients.list`, `fields.list`, `webhooks.create`, …), a prefix such as
+    /// `contacts.*`, or `*` for every route.
+    #[serde(default = "any_route")]
+    pub route: String,
+    /// What happens.
+    #[serde(flatten)]
+    pub kind: FaultKind,
+    /// Probability that a matching request is hit, 0.0–1.0 (default 1.0).
+    #[serde(default = "one")]
+    pub rate: f64,
+    /// Hit at most this many requests, then stop (a burst); unlimited when absent.
+    #[serde(default)]
+    pub count: Option<u32>,
+}
+
+/// What a webhook-delivery fault does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DeliveryFaultKind {
+    /// Never send the delivery.
+    Lose,
+    /// Send the delivery twice.
+    Duplicate,
+    /// Send the delivery this much later (later deliveries may overtake it).
+    Delay {
+        /// Milliseconds.
+        millis: u64,
+    },
+}
+
+/// One webhook-delivery fault rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryFaultRule {
+    /// What happens.
+    #[serde(flatten)]
+    pub kind: DeliveryFaultKind,
+    /// Probability that a delivery is hit, 0.0–1.0 (default 1.0).
+    #[serde(default = "one")]
+    pub rate: f64,
+    /// Hit at most this many deliveries; unlimited when absent.
+    #[serde(default)]
+    pub count: Option<u32>,
+}
+
+/// All active fault rules.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FaultPlan {
+    /// REST rules, checked in order.
+    #[serde(default)]
+    pub rules: Vec<FaultRule>,
+    /// Webhook-delivery rules, checked in order.
+    #[serde(default)]
+    pub deliveries: Vec<DeliveryFaultRule>,
+}
+
+/// The faults chosen for one REST request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Decision {
+    pub latency_ms: u64,
+    /// The first non-latency fault that fired.
+    pub outcome: Option<FaultKind>,
+}
+
+/// The faults chosen for one delivery.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct DeliveryDecision {
+    pub lose: bool,
+    pub duplicate: bool,
+    pub delay_ms: u64,
+}
+
+/// The plan plus the counters that make decisions reproducible.
+#[derive(Debug)]
+pub(crate) struct FaultState {
+    seed: u64,
+    pub plan: FaultPlan,
+    per_route: HashMap<String, u64>,
+    deliveries: u64,
+}
+
+impl FaultState {
+    /// No faults.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            seed,
+            plan: FaultPlan::default(),
+            per_route: HashMap::new(),
+            deliveries: 0,
+        }
+    }
+
+    /// Replaces the plan and restarts the counters, so a plan replays identically.
+    pub fn set(&mut self, plan: FaultPlan) {
+        self.plan = plan;
+        self.per_route.clear();
+        self.deliveries = 0;
+    }
+
+    /// Decides the faults for the next request on `route`.
+    pub fn decide(&mut self, route: &str) -> Decision {
+        let n = self.per_route.entry(route.to_owned()).or_insert(0);
+        *n += 1;
+        let n = *n;
+        let mut decision = Decision::default();
+        for (i, rule) in self.plan.rules.iter_mut().enumerate() {
+            if !route_matches(&rule.route, route) || rule.count == Some(0) {
+                continue;
+            }
+            let terminal = !matches!(rule.kind, FaultKind::Latency { .. });
+            if terminal && decision.outcome.is_some() {
+                continue;
+            }
+            if unit(self.seed, i as u64, route, n) >= rule.rate {
+                continue;
+            }
+            if let Some(c) = rule.count.as_mut() {
+                *c -= 1;
+            }
+            match &rule.kind {
+                FaultKind::Latency { millis } => decision.latency_ms += millis,
+                other => decision.outcome = Some(other.clone()),
+            }
+        }
+        decision
+    }
+
+    /// Decides the faults for the next webhook delivery.
+    pub fn delivery_decision(&mut self) -> DeliveryDecision {
+        self.deliveries += 1;
+        let n = self.deliveries;
+        let mut d = DeliveryDecision::default();
+        for (i, rule) in self.plan.deliveries.iter_mut().enumerate() {
+            if rule.count == Some(0)
+                || unit(self.seed, i as u64, "webhook.delivery", n) >= rule.rate
+            {
+                continue;
+            }
+            if let Some(c) = rule.count.as_mut() {
+                *c -= 1;
+            }
+            match rule.kind {
+                DeliveryFaultKind::Lose => {
+                    // A lost delivery uses up no other rule.
+                    return DeliveryDecision {
+                        lose: true,
+                        ..DeliveryDecision::default()
+                    };
+                }
+                DeliveryFaultKind::Duplicate => d.duplicate = true,
+                DeliveryFaultKind::Delay { millis } => d.delay_ms += millis,
+            }
+        }
+        d
+    }
+}
+
+fn route_matches(pattern: &str, route: &str) -> bool {
+    pattern == "*"
+        || pattern == route
+        || pattern
+            .strip_suffix('*')
+            .is_some_and(|prefix| route.starts_with(prefix))
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// A uniform number in [0, 1) fixed by its inputs.
+fn unit(seed: u64, rule: u64, route: &str, n: u64) -> f64 {
+    let route_hash = route.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    let h = splitmix(splitmix(splitmix(splitmix(seed) ^ route_hash) ^ n) ^ rule);
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The route name of a REST request, from its method and the path after
+/// `/api/v100/rest/spaces/{space_id}`.
+pub(crate) fn route_name(method: &str, rest: &str) -> String {
+    let parts: Vec<&str> = rest.trim_matches('/').split('/').collect();
+    let entity = match parts.as_slice() {
+        ["entities", e, ..] => e.to_ascii_lowercase(),
+        _ => return "other".into(),
+    };
+    let action = match (method, &parts[2..]) {
+        ("GET", []) => "list",
+        ("POST", []) => "create",
+        ("POST", ["batch-modify"]) => "batch_modify",
+        ("POST", ["batch-delete"]) => "batch_delete",
+        ("POST", ["batch-restore"]) => "batch_restore",
+        ("GET", [_]) => "get",
+        ("PATCH", [_]) => "update",
+        ("DELETE", [_]) => "delete",
+        _ => "other",
+    };
+    format!("{entity}.{action}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(rate: f64) -> FaultPlan {
+        FaultPlan {
+            rules: vec![FaultRule {
+                route: "contacts.*".into(),
+                kind: FaultKind::MalformedJson,
+                rate,
+                count: None,
+            }],
+            deliveries: vec![],
+        }
+    }
+
+    fn hits(seed: u64, routes: &[&str]) -> Vec<bool> {
+        let mut state = FaultState::new(seed);
+        state.set(plan(0.5));
+        routes
+            .iter()
+            .map(|r| state.decide(r).outcome.is_some())
+            .collect()
+    }
+
+    #[test]
+    fn decisions_depend_on_seed_and_per_route_order_only() {
+        let a = hits(
+            9,
+            &[
+                "contacts.list",
+                "contacts.get",
+                "contacts.list",
+                "contacts.get",
+            ],
+        );
+        let b = hits(
+            9,
+            &[
+                "contacts.get",
+                "contacts.list",
+                "contacts.get",
+                "contacts.list",
+            ],
+        );
+        // The n-th request of each route gets the same answer however routes interleave.
+        assert_eq!((a[0], a[2]), (b[1], b[3]));
+        assert_eq!((a[1], a[3]), (b[0], b[2]));
+        let many: Vec<bool> = hits(9, &["contacts.list"; 200]);
+        let hit = many.iter().filter(|h| **h).count();
+        assert!((60..140).contains(&hit), "about half: {hit}");
+        assert!(
+            hits(9, &["clients.list"; 20]).iter().all(|h| !h),
+            "other routes untouched"
+        );
+    }
+
+    #[test]
+    fn route_names_follow_method_and_path() {
+        assert_eq!(route_name("GET", "entities/Contacts"), "contacts.list");
+        assert_eq!(
+            route_name("POST", "entities/Contacts/batch-modify"),
+            "contacts.batch_modify"
+        );
+        assert_eq!(
+            route_name("PATCH", "entities/Contacts/abc"),
+            "contacts.update"
+        );
+        assert_eq!(route_name("GET", "entities/Clients"), "clients.list");
+        assert_eq!(route_name("PUT", "nowhere"), "other");
+    }
+}
