@@ -4,6 +4,7 @@ mod api_spaces;
 mod api_users;
 mod auth;
 mod common;
+mod connector_pipeliner;
 mod contract;
 mod engine;
 mod persistence;

@@ -1,0 +1,255 @@
+//! The Pipeliner connector against the Pipeliner simulator over real HTTP: users and
+//! fields, the contact delta with paging and soft deletes, batch writes with per-item
+//! errors, webhooks, and retries through throttling and server errors.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use exsync::connectors::pipeliner::{PipelinerClient, PipelinerConfig, PipelinerError};
+use exsync::connectors::retry::RetryPolicy;
+use exsync::sim::pipeliner::{
+    ClientSeed, FaultKind, FaultRule, FieldSeed, PipelinerControl, PipelinerSim,
+    PipelinerSimConfig, RunningPipelinerSim, SpaceSeed,
+};
+use secrecy::SecretString;
+use serde_json::{json, Map, Value};
+
+struct Fixture {
+    sim: RunningPipelinerSim,
+    control: PipelinerControl,
+    client: PipelinerClient,
+    owner: String,
+}
+
+fn fields(value: Value) -> Map<String, Value> {
+    value.as_object().cloned().unwrap()
+}
+
+async fn fixture() -> Fixture {
+    let sim = PipelinerSim::new(PipelinerSimConfig::default());
+    let control = sim.control();
+    control
+        .create_space(SpaceSeed {
+            id: Some("acme".into()),
+            name: "Acme".into(),
+            api_key: "key".into(),
+            api_secret: "secret".into(),
+        })
+        .unwrap();
+    let owner = control
+        .add_client(
+            "acme",
+            ClientSeed {
+                email: "Jane@Acme.com".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sim = sim
+        .start(TcpListener::bind("127.0.0.1:0").unwrap())
+        .await
+        .unwrap();
+    let mut config = PipelinerConfig::new(
+        sim.service_url(),
+        "acme",
+        "key",
+        SecretString::from("secret".to_owned()),
+    );
+    config.retry = RetryPolicy {
+        max_retries: 4,
+        min_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(50),
+    };
+    let client = PipelinerClient::new(config, reqwest::Client::new());
+    Fixture {
+        control: sim.control(),
+        sim,
+        client,
+        owner,
+    }
+}
+
+#[actix_web::test]
+async fn users_are_found_by_email_and_required_fields_listed() {
+    let f = fixture().await;
+    let user = f
+        .client
+        .user_by_email("jane@acme.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.id, f.owner);
+    assert!(f
+        .client
+        .user_by_email("nobody@acme.com")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(f.client.user(&f.owner).await.unwrap().id, f.owner);
+    f.control
+        .set_field(
+            "acme",
+            FieldSeed {
+                api_name: "cf_region".into(),
+                required: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let required = f.client.required_contact_fields().await.unwrap();
+    assert!(required.contains(&"cf_region".to_owned()), "{required:?}");
+    f.sim.stop().await;
+}
+
+#[actix_web::test]
+async fn the_delta_walks_every_page_once_and_sees_soft_deletes() {
+    let f = fixture().await;
+    let mut ids = Vec::new();
+    for i in 0..250 {
+        let created = f
+            .control
+            .create_contact(
+                "acme",
+                fields(json!({ "owner_id": f.owner, "last_name": format!("Person {i}") })),
+            )
+            .unwrap();
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let all = f.client.contacts_modified_since(None).await.unwrap();
+    assert_eq!(all.contacts.len(), 250);
+    let mut seen: Vec<_> = all
+        .contacts
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 250, "each contact exactly once");
+    let watermark = all.newest_modified.expect("a watermark");
+
+    f.control.delete_contact("acme", &ids[3]).unwrap();
+    f.control
+        .update_contact("acme", &ids[7], fields(json!({ "position": "CFO" })))
+        .unwrap();
+    let changes = f
+        .client
+        .contacts_modified_since(Some(watermark))
+        .await
+        .unwrap();
+    let deleted = changes
+        .contacts
+        .iter()
+        .find(|c| c["id"] == ids[3].as_str())
+        .expect("the deleted contact is listed");
+    assert_eq!(deleted["is_deleted"], true);
+    assert!(changes
+        .contacts
+        .iter()
+        .any(|c| c["id"] == ids[7].as_str() && c["position"] == "CFO"));
+    f.sim.stop().await;
+}
+
+#[actix_web::test]
+async fn batch_writes_report_each_item_and_skip_own_webhooks() {
+    let f = fixture().await;
+    f.control
+        .set_field(
+            "acme",
+            FieldSeed {
+                api_name: "cf_region".into(),
+                required: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let results = f
+        .client
+        .batch_modify(&[
+            json!({ "owner_id": f.owner, "last_name": "Lovelace", "cf_region": "EU" }),
+            json!({ "owner_id": f.owner, "last_name": "Babbage" }),
+        ])
+        .await
+        .unwrap();
+    let created = results[0].clone().expect("a complete contact is created");
+    assert!(
+        matches!(&results[1], Err(PipelinerError::Invalid { .. })),
+        "a contact missing a required field is refused alone: {:?}",
+        results[1]
+    );
+    let contact = f.client.contact(&created).await.unwrap();
+    assert_eq!(contact["last_name"], "Lovelace");
+    let deleted = f.client.batch_delete(&[created.clone()]).await.unwrap();
+    assert_eq!(deleted[0].as_ref().unwrap(), &created);
+    let contact = f.client.contact(&created).await.unwrap();
+    assert_eq!(contact["is_deleted"], true);
+
+    let hook = f
+        .client
+        .create_webhook(
+            "http://127.0.0.1:9/webhooks/pipeliner/acme",
+            "0b8c8a32-2f53-4c63-9a55-0f1e2d3c4b5a",
+        )
+        .await
+        .unwrap();
+    assert_eq!(f.client.webhooks().await.unwrap().len(), 1);
+    f.client.delete_webhook(&hook.id).await.unwrap();
+    f.client.delete_webhook(&hook.id).await.unwrap();
+    assert!(f.client.webhooks().await.unwrap().is_empty());
+    assert!(
+        f.control.deliveries().is_empty(),
+        "writes carrying the skip key trigger no delivery"
+    );
+    f.sim.stop().await;
+}
+
+#[actix_web::test]
+async fn throttling_and_server_errors_are_retried_and_bad_credentials_are_not() {
+    let f = fixture().await;
+    f.control.add_fault(FaultRule {
+        route: "clients.list".into(),
+        kind: FaultKind::TooManyRequests {
+            retry_after_secs: 0,
+        },
+        rate: 1.0,
+        count: Some(2),
+    });
+    f.control.add_fault(FaultRule {
+        route: "fields.list".into(),
+        kind: FaultKind::Error {
+            status: 503,
+            retry_after_secs: None,
+        },
+        rate: 1.0,
+        count: Some(2),
+    });
+    assert!(f
+        .client
+        .user_by_email("jane@acme.com")
+        .await
+        .unwrap()
+        .is_some());
+    assert!(f.client.contact_fields().await.is_ok());
+
+    let wrong = PipelinerClient::new(
+        PipelinerConfig::new(
+            f.sim.service_url(),
+            "acme",
+            "key",
+            SecretString::from("wrong".to_owned()),
+        ),
+        reqwest::Client::new(),
+    );
+    let err = wrong.user_by_email("jane@acme.com").await.unwrap_err();
+    assert!(
+        matches!(err, PipelinerError::Unauthorized { .. }),
+        "{err:?}"
+    );
+    assert!(
+        !err.to_string().contains("wrong"),
+        "no secret in the message"
+    );
+    f.sim.stop().await;
+}
