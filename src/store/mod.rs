@@ -3,8 +3,8 @@
 //!
 //! Trees: `spaces_by_id`, `users_by_space_user`, `links_by_exchange_id` and its inverse
 //! `links_by_crm_id`, `journal_by_user_seq`, `api_tokens_by_hash`, `subscriptions_by_id`,
-//! `space_hooks_by_space`, and `meta` (schema version, master-key check). All calls are
-//! blocking; async callers run them on a blocking thread.
+//! `space_hooks_by_space`, `sync_state_by_user`, and `meta` (schema version, master-key
+//! check). All calls are blocking; async callers run them on a blocking thread.
 
 pub mod codec;
 pub mod crypto;
@@ -13,6 +13,7 @@ pub mod hooks;
 pub mod journal;
 pub mod links;
 pub mod spaces;
+pub mod sync_state;
 pub mod tokens;
 mod tree;
 pub mod users;
@@ -28,6 +29,7 @@ use hooks::{SpaceHookRecord, SubscriptionRecord};
 use journal::JournalEvent;
 use links::LinkRecord;
 use spaces::SpaceRecord;
+use sync_state::UserSyncState;
 use tokens::TokenRecord;
 use tree::TypedTree;
 use users::UserRecord;
@@ -56,6 +58,7 @@ pub struct Store {
     tokens: TypedTree<TokenRecord>,
     subscriptions: TypedTree<SubscriptionRecord>,
     space_hooks: TypedTree<SpaceHookRecord>,
+    sync_states: TypedTree<UserSyncState>,
     journal_limit: usize,
 }
 
@@ -96,6 +99,7 @@ impl Store {
             tokens: TypedTree::open(&db, "api_tokens_by_hash")?,
             subscriptions: TypedTree::open(&db, "subscriptions_by_id")?,
             space_hooks: TypedTree::open(&db, "space_hooks_by_space")?,
+            sync_states: TypedTree::open(&db, "sync_state_by_user")?,
             journal_limit: DEFAULT_JOURNAL_LIMIT,
             db,
             cipher,

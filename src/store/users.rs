@@ -175,9 +175,10 @@ impl Store {
         Ok(())
     }
 
-    /// Drops a user's links and journal but keeps the user record.
+    /// Drops a user's links, cursors and journal but keeps the user record.
     pub fn purge_sync_state(&self, space: &SpaceId, user: &UserId) -> StoreResult<()> {
         self.remove_links_of(space, user)?;
+        self.remove_sync_state(space, user)?;
         self.clear_journal(space, user)
     }
 }

@@ -1,29 +1,13 @@
-//! Contacts: create in a folder (stamped with exsync's link id), read, update, delete,
-//! and find by link id so a create that was cut off can be adopted instead of repeated.
+//! Contacts: create in a folder, read, update, delete, and find by a single-value extended
+//! property, so a create that was cut off (its body carries exsync's intent property) can
+//! be adopted instead of repeated.
 
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::folders::{odata_literal, urlencode};
 use super::models::GraphContact;
 use super::{GraphClient, GraphError, Replay};
-
-/// The single-value extended property that carries exsync's link id on every contact it
-/// creates.
-pub const LINK_PROPERTY_ID: &str =
-    "String {3c7f5a1e-52d4-4b8e-9f61-0e2a7d9c4b13} Name exsyncLinkId";
-
-/// Adds the link-id stamp to a contact body.
-pub fn stamp(body: &Value, link_id: &str) -> Value {
-    let mut stamped = body.clone();
-    if let Some(object) = stamped.as_object_mut() {
-        object.insert(
-            "singleValueExtendedProperties".into(),
-            json!([{ "id": LINK_PROPERTY_ID, "value": link_id }]),
-        );
-    }
-    stamped
-}
 
 fn contact_from(body: Value) -> Result<GraphContact, GraphError> {
     GraphContact::from_json(body)
@@ -35,15 +19,13 @@ impl GraphClient {
         format!("{}/contacts/{}", self.user_path(mailbox), urlencode(id))
     }
 
-    /// Creates a contact in `folder`, stamped with `link_id`. Not repeated on failure
-    /// (except 429): on a timeout or 5xx the caller looks it up with
-    /// [`GraphClient::find_by_link_id`].
+    /// Creates a contact in `folder`. Not repeated on failure (except 429): on a timeout
+    /// or 5xx the caller looks it up with [`GraphClient::find_by_property`].
     pub async fn create_contact(
         &self,
         mailbox: &str,
         folder: &str,
         body: &Value,
-        link_id: &str,
     ) -> Result<GraphContact, GraphError> {
         let url = format!(
             "{}/contactFolders/{}/contacts",
@@ -55,7 +37,7 @@ impl GraphClient {
                 mailbox,
                 Method::POST,
                 &url,
-                Some(&stamp(body, link_id)),
+                Some(body),
                 Replay::OnlyIfThrottled,
             )
             .await?;
@@ -112,17 +94,19 @@ impl GraphClient {
         }
     }
 
-    /// The contact in `folder` stamped with `link_id`, if one exists.
-    pub async fn find_by_link_id(
+    /// The contact in `folder` whose single-value extended property `property` holds
+    /// `value`, if one exists.
+    pub async fn find_by_property(
         &self,
         mailbox: &str,
         folder: &str,
-        link_id: &str,
+        property: &str,
+        value: &str,
     ) -> Result<Option<GraphContact>, GraphError> {
         let filter = format!(
             "singleValueExtendedProperties/any(ep: ep/id eq {} and ep/value eq {})",
-            odata_literal(LINK_PROPERTY_ID),
-            odata_literal(link_id)
+            odata_literal(property),
+            odata_literal(value)
         );
         let url = reqwest::Url::parse_with_params(
             &self.url(&format!(
@@ -140,24 +124,5 @@ impl GraphClient {
             Some(found) => contact_from(found.clone()).map(Some),
             None => Ok(None),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stamping_adds_the_link_property_and_keeps_the_rest() {
-        let stamped = stamp(&json!({ "givenName": "Ada" }), "link-1");
-        assert_eq!(stamped["givenName"], "Ada");
-        assert_eq!(
-            stamped["singleValueExtendedProperties"][0]["id"],
-            LINK_PROPERTY_ID
-        );
-        assert_eq!(
-            stamped["singleValueExtendedProperties"][0]["value"],
-            "link-1"
-        );
     }
 }
