@@ -2,6 +2,7 @@
 //! keeps the actors in line with the store, and the [`Engine`] handle the REST layer and
 //! the webhooks use to reach them.
 
+pub mod cycle;
 pub mod messages;
 pub mod registry;
 pub mod runner;

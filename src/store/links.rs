@@ -137,6 +137,11 @@ impl Store {
             .collect())
     }
 
+    /// Removes every link of a user (their contacts are not touched).
+    pub fn remove_links_of_user(&self, space: &SpaceId, user: &UserId) -> StoreResult<()> {
+        self.remove_links_of(space, user)
+    }
+
     /// Removes every link of a user.
     pub(super) fn remove_links_of(&self, space: &SpaceId, user: &UserId) -> StoreResult<()> {
         for key in self

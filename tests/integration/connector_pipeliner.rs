@@ -167,10 +167,13 @@ async fn batch_writes_report_each_item_and_skip_own_webhooks() {
         .unwrap();
     let results = f
         .client
-        .batch_modify(&[
-            json!({ "owner_id": f.owner, "last_name": "Lovelace", "cf_region": "EU" }),
-            json!({ "owner_id": f.owner, "last_name": "Babbage" }),
-        ])
+        .batch_modify(
+            &[
+                json!({ "owner_id": f.owner, "last_name": "Lovelace", "cf_region": "EU" }),
+                json!({ "owner_id": f.owner, "last_name": "Babbage" }),
+            ],
+            None,
+        )
         .await
         .unwrap();
     let created = results[0].clone().expect("a complete contact is created");

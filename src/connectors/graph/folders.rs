@@ -22,7 +22,7 @@ fn user_path(mailbox: &str) -> String {
 }
 
 /// Percent-encodes one path segment.
-pub(crate) fn urlencode(segment: &str) -> String {
+pub fn urlencode(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for b in segment.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~@".contains(&b) {

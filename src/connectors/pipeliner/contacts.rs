@@ -131,16 +131,25 @@ impl PipelinerClient {
     }
 
     /// Creates (items without `id`) and updates (items with `id`) in batches of 100;
-    /// failing items do not stop the others (`rollback-method=1`).
-    pub async fn batch_modify(&self, items: &[Value]) -> Result<Vec<ItemResult>, PipelinerError> {
+    /// failing items do not stop the others (`rollback-method=1`). `validation_level`
+    /// is Pipeliner's bitmask (2: validate only the fields sent).
+    pub async fn batch_modify(
+        &self,
+        items: &[Value],
+        validation_level: Option<u8>,
+    ) -> Result<Vec<ItemResult>, PipelinerError> {
         let mut results = Vec::with_capacity(items.len());
+        let mut query = vec![("rollback-method", "1".to_owned())];
+        if let Some(level) = validation_level {
+            query.push(("validation-level", level.to_string()));
+        }
         for chunk in items.chunks(MAX_PAGE as usize) {
             let body = Value::Array(chunk.to_vec());
             let answer = self
                 .send(
                     Method::POST,
                     "/entities/Contacts/batch-modify",
-                    &[("rollback-method", "1".to_owned())],
+                    &query,
                     Some(&body),
                     false,
                 )

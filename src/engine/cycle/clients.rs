@@ -1,0 +1,102 @@
+//! Building the upstream clients of a space from its stored record: secrets are opened
+//! with the master key only here, and clients are cached per space so the Graph token and
+//! per-mailbox limits are shared by all of the space's users.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+
+use super::errors::store_failed;
+use crate::clock::SharedClock;
+use crate::connectors::graph::{GraphClient, GraphConfig};
+use crate::connectors::pipeliner::{PipelinerClient, PipelinerConfig};
+use crate::engine::runner::CycleError;
+use crate::ids::SpaceId;
+use crate::store::spaces::{space_secret_context, SpaceRecord};
+use crate::store::Store;
+
+/// The two clients of one space.
+#[derive(Clone, Debug)]
+pub struct SpaceClients {
+    /// Microsoft Graph for the space's tenant.
+    pub graph: GraphClient,
+    /// The Pipeliner space.
+    pub pipeliner: PipelinerClient,
+}
+
+/// Cached clients with the space version they were built from.
+type Entries = HashMap<SpaceId, (DateTime<Utc>, SpaceClients)>;
+
+/// A cache of [`SpaceClients`], rebuilt when the space record changes.
+#[derive(Clone, Default)]
+pub struct ClientCache {
+    entries: Arc<Mutex<Entries>>,
+}
+
+/// How clients are tuned.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// The shared HTTP client (connection pool).
+    pub http: reqwest::Client,
+    /// Graph page size.
+    pub page_size: u32,
+    /// Per-request timeout.
+    pub timeout: std::time::Duration,
+    /// Retry limits.
+    pub retry: crate::connectors::retry::RetryPolicy,
+}
+
+impl ClientCache {
+    /// The clients of `space`, built on first use or after the space changed.
+    pub fn get(
+        &self,
+        store: &Store,
+        space: &SpaceRecord,
+        clock: &SharedClock,
+        options: &ClientOptions,
+    ) -> Result<SpaceClients, CycleError> {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((version, clients)) = entries.get(&space.id) {
+            if *version == space.updated_at {
+                return Ok(clients.clone());
+            }
+        }
+        let client_secret = store
+            .open_secret(
+                &space_secret_context(&space.id, "microsoft.client_secret"),
+                &space.microsoft.client_secret,
+            )
+            .map_err(store_failed)?;
+        let api_secret = store
+            .open_secret(
+                &space_secret_context(&space.id, "pipeliner.api_secret"),
+                &space.pipeliner.api_secret,
+            )
+            .map_err(store_failed)?;
+        let mut graph = GraphConfig::new(
+            &space.microsoft.graph_url,
+            &space.microsoft.login_url,
+            &space.microsoft.tenant_id,
+            &space.microsoft.client_id,
+            client_secret,
+        );
+        graph.page_size = options.page_size;
+        graph.timeout = options.timeout;
+        graph.retry = options.retry;
+        let mut pipeliner = PipelinerConfig::new(
+            &space.pipeliner.service_url,
+            &space.pipeliner.space_id,
+            &space.pipeliner.api_key,
+            api_secret,
+        );
+        pipeliner.timeout = options.timeout;
+        pipeliner.retry = options.retry;
+        let clients = SpaceClients {
+            graph: GraphClient::new(graph, options.http.clone(), clock.clone()),
+            pipeliner: PipelinerClient::new(pipeliner, options.http.clone()),
+        };
+        entries.insert(space.id.clone(), (space.updated_at, clients.clone()));
+        Ok(clients)
+    }
+}

@@ -1,0 +1,259 @@
+//! Committing a cycle to the store: link changes of the pairs whose writes all succeeded,
+//! tombstones, refusals, intents, journal lines. Blocking; run on a blocking thread.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::execute::Executed;
+use crate::ids::{SpaceId, UserId};
+use crate::store::links::LinkRecord;
+use crate::store::sync_state::UserSyncState;
+use crate::store::{Store, StoreResult};
+use crate::sync::{IntentId, JournalKind, Link, LinkChange, Plan, RecordId, Snapshot};
+
+/// What exsync keeps with each link besides the two ids.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LinkState {
+    /// The last synced values.
+    pub snapshot: Snapshot,
+    /// The last known Graph changeKey.
+    pub exchange_version: Option<String>,
+    /// The last known Pipeliner revision.
+    pub crm_version: Option<String>,
+}
+
+/// Reads a stored link into the planner's form.
+pub fn to_link(record: LinkRecord) -> Link {
+    let state: LinkState = serde_json::from_value(record.state).unwrap_or_default();
+    Link {
+        exchange_id: record.exchange_id,
+        crm_id: record.crm_id,
+        snapshot: state.snapshot,
+        exchange_version: state.exchange_version,
+        crm_version: state.crm_version,
+    }
+}
+
+/// Every link of a user, in the planner's form.
+pub fn load_links(store: &Store, space: &SpaceId, user: &UserId) -> StoreResult<Vec<Link>> {
+    let mut links = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.links(space, user, after.as_deref(), 1000)?;
+        let done = page.len() < 1000;
+        after = page.last().map(|l| l.exchange_id.clone());
+        links.extend(page.into_iter().map(to_link));
+        if done {
+            return Ok(links);
+        }
+    }
+}
+
+/// The outcome of committing.
+#[derive(Debug, Default)]
+pub struct Committed {
+    /// Journal lines written.
+    pub journaled: usize,
+}
+
+fn resolve(id: &RecordId, created: &std::collections::HashMap<IntentId, String>) -> Option<String> {
+    match id {
+        RecordId::Known(id) => Some(id.clone()),
+        RecordId::Created(intent) => created.get(intent).cloned(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn put(
+    store: &Store,
+    space: &SpaceId,
+    user: &UserId,
+    exchange_id: String,
+    crm_id: String,
+    snapshot: Snapshot,
+    exchange_version: Option<String>,
+    crm_version: Option<String>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let state = LinkState {
+        snapshot,
+        exchange_version,
+        crm_version,
+    };
+    store.put_link(
+        space,
+        user,
+        &LinkRecord {
+            exchange_id,
+            crm_id,
+            linked_at: now,
+            state: serde_json::to_value(state).unwrap_or_default(),
+        },
+    )
+}
+
+/// Applies the plan's link changes for the pairs whose writes succeeded, updates the
+/// bookkeeping in `state`, and journals what happened.
+#[allow(clippy::too_many_arguments)]
+pub fn commit(
+    store: &Store,
+    space: &SpaceId,
+    user: &UserId,
+    plan: &Plan,
+    exchange: &Executed,
+    crm: &Executed,
+    state: &mut UserSyncState,
+    now: DateTime<Utc>,
+) -> StoreResult<Committed> {
+    let ok = |pair| {
+        exchange.pair_ok.get(&pair).copied().unwrap_or(true)
+            && crm.pair_ok.get(&pair).copied().unwrap_or(true)
+    };
+    let mut created = exchange.created.clone();
+    created.extend(crm.created.clone());
+    let version = |side: &Executed, id: &str, fallback: &Option<String>| {
+        side.versions.get(id).cloned().or_else(|| fallback.clone())
+    };
+    let mut resolved: Vec<IntentId> = Vec::new();
+    for change in &plan.links {
+        if !ok(change.pair()) {
+            continue;
+        }
+        match change {
+            LinkChange::Link {
+                exchange: x,
+                crm: c,
+                snapshot,
+                resolves,
+                ..
+            } => {
+                if let (Some(x), Some(c)) = (resolve(x, &created), resolve(c, &created)) {
+                    put(store, space, user, x, c, snapshot.clone(), None, None, now)?;
+                    resolved.extend(resolves.clone());
+                }
+            }
+            LinkChange::Relink {
+                old_exchange_id,
+                exchange: x,
+                crm: c,
+                snapshot,
+                resolves,
+                ..
+            } => {
+                if let (Some(x), Some(c)) = (resolve(x, &created), resolve(c, &created)) {
+                    store.remove_link(space, user, old_exchange_id)?;
+                    put(store, space, user, x, c, snapshot.clone(), None, None, now)?;
+                    resolved.extend(resolves.clone());
+                }
+            }
+            LinkChange::Refresh {
+                exchange_id,
+                crm_id,
+                snapshot,
+                exchange_version,
+                crm_version,
+                ..
+            } => {
+                let xv = version(exchange, exchange_id, exchange_version);
+                let cv = version(crm, crm_id, crm_version);
+                put(
+                    store,
+                    space,
+                    user,
+                    exchange_id.clone(),
+                    crm_id.clone(),
+                    snapshot.clone(),
+                    xv,
+                    cv,
+                    now,
+                )?;
+            }
+            LinkChange::Unlink { exchange_id, .. } => {
+                store.remove_link(space, user, exchange_id)?;
+            }
+            LinkChange::Tombstone { tombstone, .. } => {
+                if !state.tombstones.contains(tombstone) {
+                    state.tombstones.push(tombstone.clone());
+                }
+            }
+        }
+    }
+    // Intents: drop the resolved, the stale, and the creates that were refused for good;
+    // keep the rest (outcome unknown, or created but not committed) for adoption.
+    let refused: Vec<&str> = exchange
+        .refused
+        .iter()
+        .chain(&crm.refused)
+        .map(|(_, id, _)| id.as_str())
+        .collect();
+    state.intents.retain(|i| {
+        !resolved.contains(&i.id)
+            && !plan.stale_intents.contains(&i.id)
+            && !refused.contains(&i.id.0.as_str())
+    });
+    for refusal in &plan.refusals {
+        state
+            .refusals
+            .retain(|r| r.exchange_id != refusal.exchange_id);
+        state.refusals.push(refusal.clone());
+    }
+    let mut journaled = 0;
+    for entry in &plan.journal {
+        let kind = match entry.kind {
+            JournalKind::Create => "create",
+            JournalKind::Update => "update",
+            JournalKind::Delete => "delete",
+            JournalKind::Link => "link",
+            JournalKind::Unlink => "unlink",
+            JournalKind::Tombstone => "tombstone",
+            JournalKind::Conflict => "conflict",
+            JournalKind::Skip => "skip",
+            JournalKind::Notice => "notice",
+        };
+        let details = serde_json::json!({
+            "side": entry.side,
+            "exchange_id": entry.exchange_id,
+            "crm_id": entry.crm_id,
+        });
+        store.append_journal(space, user, entry.at, kind, entry.message.clone(), details)?;
+        journaled += 1;
+    }
+    for conflict in &plan.conflicts {
+        store.append_journal(
+            space,
+            user,
+            now,
+            "conflict_values",
+            format!(
+                "{} differed on both sides; {:?} won",
+                conflict.field.label(),
+                conflict.winner
+            ),
+            serde_json::to_value(conflict).unwrap_or_default(),
+        )?;
+        journaled += 1;
+    }
+    for error in &plan.errors {
+        store.append_journal(
+            space,
+            user,
+            now,
+            "record_error",
+            error.message.clone(),
+            serde_json::json!({ "side": error.side, "id": error.id }),
+        )?;
+        journaled += 1;
+    }
+    for (side, id, reason) in exchange.refused.iter().chain(&crm.refused) {
+        store.append_journal(
+            space,
+            user,
+            now,
+            "record_error",
+            format!("{} refused a write: {reason}", side.label()),
+            serde_json::json!({ "side": side, "id": id }),
+        )?;
+        journaled += 1;
+    }
+    Ok(Committed { journaled })
+}

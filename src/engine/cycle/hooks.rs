@@ -1,0 +1,169 @@
+//! Keeping the upstreams' notifications flowing: one Graph subscription per user folder
+//! (created with a random `clientState`, renewed a day before it expires, recreated when
+//! gone) and one Pipeliner webhook per space (signed with a random UUID). Failures here
+//! are journaled, not fatal: the periodic tick still syncs.
+
+use chrono::Duration;
+use rand::RngCore;
+use secrecy::SecretString;
+
+use super::{SpaceClients, SyncCycle};
+use crate::connectors::graph::subscriptions::SubscriptionTarget;
+use crate::store::hooks::{
+    client_state_context, signature_context, SpaceHookRecord, SubscriptionRecord,
+};
+use crate::store::spaces::SpaceRecord;
+use crate::store::sync_state::UserSyncState;
+use crate::store::users::UserRecord;
+
+/// How long a new or renewed subscription lives (Graph allows up to 10,080 minutes).
+const SUBSCRIPTION_LIFETIME: Duration = Duration::minutes(4230);
+/// Renew when less than this is left.
+const RENEW_BEFORE: Duration = Duration::hours(24);
+
+impl SyncCycle {
+    pub(super) async fn ensure_hooks(
+        &self,
+        clients: &SpaceClients,
+        space: &SpaceRecord,
+        user: &UserRecord,
+        folder: &str,
+        state: &mut UserSyncState,
+    ) {
+        let Some(public_url) = self.public_url.clone() else {
+            return;
+        };
+        if let Err(message) = self
+            .ensure_subscription(clients, &public_url, user, folder, state)
+            .await
+        {
+            self.journal_hook_failure(user, "subscription_failed", message)
+                .await;
+        }
+        if let Err(message) = self.ensure_space_webhook(clients, &public_url, space).await {
+            self.journal_hook_failure(user, "webhook_failed", message)
+                .await;
+        }
+    }
+
+    async fn journal_hook_failure(&self, user: &UserRecord, kind: &'static str, message: String) {
+        tracing::warn!(space = %user.space, user = %user.id, kind, %message, "notifications are not set up");
+        let (s, u, now) = (user.space.clone(), user.id.clone(), self.clock.now());
+        let _ = self
+            .on_store(move |st| {
+                st.append_journal(&s, &u, now, kind, message, serde_json::Value::Null)
+                    .map(|_| ())
+            })
+            .await;
+    }
+
+    async fn ensure_subscription(
+        &self,
+        clients: &SpaceClients,
+        public_url: &str,
+        user: &UserRecord,
+        folder: &str,
+        state: &mut UserSyncState,
+    ) -> Result<(), String> {
+        let now = self.clock.now();
+        let existing = match state.subscription_id.clone() {
+            Some(id) => self
+                .on_store(move |st| st.subscription(&id))
+                .await
+                .map_err(|e| e.message)?,
+            None => None,
+        };
+        if let Some(record) = existing.filter(|r| r.folder_id == folder) {
+            if record.expires_at - now > RENEW_BEFORE {
+                return Ok(());
+            }
+            let expires = now + SUBSCRIPTION_LIFETIME;
+            if record.expires_at > now {
+                if let Ok(renewed) = clients
+                    .graph
+                    .renew_subscription(&user.email, &record.id, expires)
+                    .await
+                {
+                    let mut record = record;
+                    record.expires_at = renewed.expiration_date_time;
+                    return self
+                        .on_store(move |st| st.put_subscription(&record))
+                        .await
+                        .map_err(|e| e.message);
+                }
+            }
+            let id = record.id.clone();
+            let _ = clients.graph.delete_subscription(&user.email, &id).await;
+            let _ = self.on_store(move |st| st.remove_subscription(&id)).await;
+        }
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let client_state = SecretString::from(hex::encode(bytes));
+        let target = SubscriptionTarget {
+            notification_url: format!("{public_url}/webhooks/graph"),
+            lifecycle_url: format!("{public_url}/webhooks/graph/lifecycle"),
+            client_state: client_state.clone(),
+        };
+        let created = clients
+            .graph
+            .create_subscription(&user.email, folder, &target, now + SUBSCRIPTION_LIFETIME)
+            .await
+            .map_err(|e| format!("cannot subscribe to changes in the folder: {e}"))?;
+        let (space, user_id, folder) = (user.space.clone(), user.id.clone(), folder.to_owned());
+        let id = created.id.clone();
+        self.on_store(move |st| {
+            let sealed = st.seal(&client_state_context(&id), &client_state)?;
+            st.put_subscription(&SubscriptionRecord {
+                id,
+                space,
+                user: user_id,
+                folder_id: folder,
+                client_state: sealed,
+                expires_at: created.expiration_date_time,
+            })
+        })
+        .await
+        .map_err(|e| e.message)?;
+        state.subscription_id = Some(created.id);
+        Ok(())
+    }
+
+    async fn ensure_space_webhook(
+        &self,
+        clients: &SpaceClients,
+        public_url: &str,
+        space: &SpaceRecord,
+    ) -> Result<(), String> {
+        let _guard = self.hooks_lock.lock().await;
+        let id = space.id.clone();
+        if self
+            .on_store(move |st| st.space_hook(&id))
+            .await
+            .map_err(|e| e.message)?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let url = format!("{public_url}/webhooks/pipeliner/{}", space.id);
+        let signature = uuid::Uuid::new_v4().to_string();
+        let hook = clients
+            .pipeliner
+            .create_webhook(&url, &signature)
+            .await
+            .map_err(|e| format!("cannot register the Pipeliner webhook: {e}"))?;
+        let id = space.id.clone();
+        self.on_store(move |st| {
+            let sealed = st.seal(&signature_context(&id), &SecretString::from(signature))?;
+            st.put_space_hook(
+                &id,
+                &SpaceHookRecord {
+                    webhook_id: hook.id,
+                    url: hook.url,
+                    signature: sealed,
+                },
+            )
+        })
+        .await
+        .map_err(|e| e.message)
+    }
+}

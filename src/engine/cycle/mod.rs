@@ -1,0 +1,368 @@
+//! The real sync cycle, one user at a time: resolve the user's Pipeliner owner and
+//! Exchange folder, keep the webhooks in place, pull both sides, `plan()`, execute the
+//! writes in batches, commit each pair's result, and only then advance the cursors.
+
+mod clients;
+pub mod commit;
+mod errors;
+mod execute;
+mod hooks;
+mod pull;
+mod resolve;
+
+use std::sync::Arc;
+
+use futures_util::future::{join, LocalBoxFuture};
+
+pub use clients::{ClientCache, ClientOptions, SpaceClients};
+pub use errors::{graph_failed, pipeliner_failed, store_failed};
+
+use crate::clock::SharedClock;
+use crate::connectors::graph::folders::urlencode;
+use crate::engine::runner::{CycleError, CycleJob, CycleReport, CycleRunner};
+use crate::store::Store;
+use crate::sync::mapping::graph::{from_graph, INTENT_PROPERTY};
+use crate::sync::mapping::pipeliner::from_pipeliner;
+use crate::sync::mapping::{Change, Mapping};
+use crate::sync::snapshot::contact_hash;
+use crate::sync::{
+    plan, Action, LinkSet, PendingIntent, PlanInput, Settings, Side, SideChanges, SyncPreference,
+    Thresholds,
+};
+
+/// The path of a mailbox folder below the Graph root.
+pub(crate) fn folders_path(user_path: &str, folder: &str) -> String {
+    format!("{user_path}/contactFolders/{}", urlencode(folder))
+}
+
+/// Runs real cycles against Graph and Pipeliner.
+#[derive(Clone)]
+pub struct SyncCycle {
+    store: Store,
+    clock: SharedClock,
+    clients: ClientCache,
+    options: ClientOptions,
+    public_url: Option<String>,
+    hooks_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl SyncCycle {
+    /// A runner over `store`, reaching the upstreams with `options`; webhooks point at
+    /// `public_url` when it is set (otherwise only ticks and manual syncs run cycles).
+    pub fn new(
+        store: Store,
+        clock: SharedClock,
+        options: ClientOptions,
+        public_url: Option<String>,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            clients: ClientCache::default(),
+            options,
+            public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
+            hooks_lock: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// The clients of a space.
+    pub fn clients(
+        &self,
+        space: &crate::store::spaces::SpaceRecord,
+    ) -> Result<SpaceClients, CycleError> {
+        self.clients
+            .get(&self.store, space, &self.clock, &self.options)
+    }
+
+    async fn on_store<T, F>(&self, work: F) -> Result<T, CycleError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        match actix_web::rt::task::spawn_blocking(move || work(&store)).await {
+            Ok(result) => result.map_err(store_failed),
+            Err(_) => Err(CycleError::new("store_failed", "a storage worker stopped")),
+        }
+    }
+
+    async fn cycle(self, job: CycleJob) -> Result<CycleReport, CycleError> {
+        let CycleJob { space, user, .. } = job;
+        let clients = self.clients(&space)?;
+        let (space_id, user_id) = (space.id.clone(), user.id.clone());
+        let mut state = {
+            let (s, u) = (space_id.clone(), user_id.clone());
+            self.on_store(move |st| st.sync_state(&s, &u)).await?
+        };
+        let mailbox = user.email.clone();
+        let owner = resolve::owner(&clients.pipeliner, &user, &mut state).await?;
+        let folder =
+            resolve::folder(&clients.graph, &space, &user, &mut state, &self.store).await?;
+        self.ensure_hooks(&clients, &space, &user, &folder, &mut state)
+            .await;
+        let mapping = Mapping::default();
+        let required = clients
+            .pipeliner
+            .required_contact_fields()
+            .await
+            .map_err(pipeliner_failed)?;
+        let (exchange, crm) = join(
+            pull::pull_exchange(
+                &clients.graph,
+                &mailbox,
+                &folder,
+                state.delta_link.as_deref(),
+                &mapping,
+            ),
+            pull::pull_crm(&clients.pipeliner, &owner, state.crm_watermark, &mapping),
+        )
+        .await;
+        let (mut exchange, mut crm) = (exchange?, crm?);
+        self.adopt_intents(
+            &clients,
+            &mailbox,
+            &folder,
+            &state,
+            &mapping,
+            &mut exchange.changes,
+            &mut crm.changes,
+        )
+        .await;
+        let links = {
+            let (s, u) = (space_id.clone(), user_id.clone());
+            self.on_store(move |st| commit::load_links(st, &s, &u))
+                .await?
+        };
+        let (links, rejected) = LinkSet::new(links);
+        if !rejected.is_empty() {
+            tracing::warn!(space = %space_id, user = %user_id, count = rejected.len(), "ignoring links that reuse an id");
+        }
+        let settings = Settings {
+            sync_type: user.settings.sync_type,
+            sync_preference: user
+                .settings
+                .sync_preference
+                .unwrap_or(SyncPreference::Owned),
+            delete_protection: user.settings.delete_protection,
+            conflict_policy: user.settings.conflict_policy,
+            thresholds: Thresholds::default(),
+        };
+        let mut input = PlanInput {
+            exchange: exchange.changes,
+            crm: crm.changes,
+            links,
+            tombstones: state.tombstones.clone(),
+            intents: state.intents.clone(),
+            refusals: state.refusals.clone(),
+            settings,
+            mapping: mapping.clone(),
+            required_crm_fields: required,
+            first_sync: !state.first_sync_done,
+            deletes_confirmed: state.deletes_confirmed,
+            now: self.clock.now(),
+        };
+        let mut planned = plan(&input);
+        if !planned.fetch_full.is_empty() {
+            self.fetch_full(
+                &clients,
+                &mailbox,
+                &owner,
+                &mapping,
+                &planned.fetch_full,
+                &mut input,
+            )
+            .await?;
+            planned = plan(&input);
+        }
+        if let Some(stop) = planned.stop {
+            return Ok(CycleReport {
+                needs_confirmation: Some(format!(
+                    "this sync would delete {} contact(s) in Exchange and {} in Pipeliner out of {} \
+                     linked; confirm or reject the deletes",
+                    stop.exchange_deletes, stop.crm_deletes, stop.links
+                )),
+                ..CycleReport::default()
+            });
+        }
+        // Record every create before sending it, so a create cut off mid-way is adopted
+        // by the next cycle instead of repeated.
+        for (side, actions) in [
+            (Side::Exchange, &planned.exchange),
+            (Side::Crm, &planned.crm),
+        ] {
+            for action in actions.iter() {
+                if let Action::Create {
+                    intent, contact, ..
+                } = action
+                {
+                    if !state.intents.iter().any(|i| &i.id == intent) {
+                        state.intents.push(PendingIntent {
+                            id: intent.clone(),
+                            target: side,
+                            source_id: intent
+                                .0
+                                .split_once(':')
+                                .map(|(_, s)| s.to_owned())
+                                .unwrap_or_default(),
+                            contact: contact.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        if planned.write_count() > 0 {
+            let (s, u, st) = (space_id.clone(), user_id.clone(), state.clone());
+            self.on_store(move |store| store.put_sync_state(&s, &u, &st))
+                .await?;
+        }
+        let (done_exchange, done_crm) = join(
+            execute::execute_exchange(
+                &clients.graph,
+                &mailbox,
+                &folder,
+                &planned.exchange,
+                &mapping,
+            ),
+            execute::execute_crm(&clients.pipeliner, &owner, &planned.crm, &mapping),
+        )
+        .await;
+        let now = self.clock.now();
+        let any_uncertain = done_exchange.any_uncertain || done_crm.any_uncertain;
+        if !any_uncertain {
+            state.delta_link = Some(exchange.delta_link);
+            state.crm_watermark = crm.watermark;
+            state.first_sync_done = true;
+            state.deletes_confirmed = false;
+        }
+        let report = CycleReport {
+            exchange: done_exchange.counts,
+            crm: done_crm.counts,
+            conflicts: planned.conflicts.len() as u64,
+            record_errors: (planned.errors.len()
+                + done_exchange.refused.len()
+                + done_crm.refused.len()) as u64,
+            needs_confirmation: None,
+        };
+        let (s, u) = (space_id.clone(), user_id.clone());
+        self.on_store(move |store| {
+            let mut state = state;
+            commit::commit(
+                store,
+                &s,
+                &u,
+                &planned,
+                &done_exchange,
+                &done_crm,
+                &mut state,
+                now,
+            )?;
+            store.put_sync_state(&s, &u, &state)
+        })
+        .await?;
+        if any_uncertain {
+            return Err(CycleError::new(
+                "writes_incomplete",
+                "some writes failed or timed out; the next cycle checks what happened and retries",
+            ));
+        }
+        Ok(report)
+    }
+
+    /// Adds the records a cut-off create produced, marked with their intent.
+    #[allow(clippy::too_many_arguments)]
+    async fn adopt_intents(
+        &self,
+        clients: &SpaceClients,
+        mailbox: &str,
+        folder: &str,
+        state: &crate::store::sync_state::UserSyncState,
+        mapping: &Mapping,
+        exchange: &mut SideChanges,
+        crm: &mut SideChanges,
+    ) {
+        for intent in &state.intents {
+            match intent.target {
+                Side::Exchange => {
+                    let found = clients
+                        .graph
+                        .find_by_property(mailbox, folder, INTENT_PROPERTY, &intent.id.0)
+                        .await;
+                    if let Ok(Some(contact)) = found {
+                        if let Ok(read) = from_graph(&contact.body, mapping) {
+                            if let Change::Upsert(mut upsert) = read.change {
+                                upsert.intent = Some(intent.id.clone());
+                                exchange.upserts.retain(|u| u.id != upsert.id);
+                                exchange.upserts.push(upsert);
+                            }
+                        }
+                    }
+                }
+                Side::Crm => {
+                    let wanted = contact_hash(&intent.contact);
+                    if let Some(upsert) = crm
+                        .upserts
+                        .iter_mut()
+                        .find(|u| u.intent.is_none() && contact_hash(&u.contact) == wanted)
+                    {
+                        upsert.intent = Some(intent.id.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Replaces partial upserts of never-synced records with whole reads.
+    async fn fetch_full(
+        &self,
+        clients: &SpaceClients,
+        mailbox: &str,
+        owner: &str,
+        mapping: &Mapping,
+        wanted: &[(Side, String)],
+        input: &mut PlanInput,
+    ) -> Result<(), CycleError> {
+        for (side, id) in wanted {
+            let read = match side {
+                Side::Exchange => {
+                    let contact = clients
+                        .graph
+                        .get_contact(mailbox, id)
+                        .await
+                        .map_err(graph_failed)?;
+                    from_graph(&contact.body, mapping)
+                }
+                Side::Crm => {
+                    let value = clients
+                        .pipeliner
+                        .contact(id)
+                        .await
+                        .map_err(pipeliner_failed)?;
+                    from_pipeliner(&value, mapping, owner).map(|mut read| {
+                        if let Change::Upsert(upsert) = &mut read.change {
+                            upsert.access = pull::access_of(&value, owner, upsert.access);
+                        }
+                        read
+                    })
+                }
+            };
+            let changes = match side {
+                Side::Exchange => &mut input.exchange,
+                Side::Crm => &mut input.crm,
+            };
+            if let Ok(read) = read {
+                changes.upserts.retain(|u| &u.id != id);
+                match read.change {
+                    Change::Upsert(upsert) => changes.upserts.push(upsert),
+                    Change::Delete(id) => changes.deletes.push(id),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl CycleRunner for SyncCycle {
+    fn run(&self, job: CycleJob) -> LocalBoxFuture<'static, Result<CycleReport, CycleError>> {
+        Box::pin(self.clone().cycle(job))
+    }
+}

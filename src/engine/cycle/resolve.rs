@@ -1,0 +1,123 @@
+//! Finding what a user's sync works on: their Pipeliner user (given by id, or found by
+//! e-mail) and their Exchange folder (an existing one, or one exsync creates, named
+//! `Pipeliner (<space name>)` by default). A folder change starts over with a first sync.
+
+use super::errors::{graph_failed, pipeliner_failed};
+use crate::connectors::graph::GraphClient;
+use crate::connectors::pipeliner::{PipelinerClient, PipelinerError};
+use crate::engine::runner::CycleError;
+use crate::store::spaces::SpaceRecord;
+use crate::store::sync_state::UserSyncState;
+use crate::store::users::UserRecord;
+use crate::store::Store;
+use crate::sync::user_settings::FolderChoice;
+
+/// The default name of a folder exsync creates.
+pub fn default_folder_name(space: &SpaceRecord) -> String {
+    format!("Pipeliner ({})", space.name)
+}
+
+/// The user's Pipeliner Client id.
+pub async fn owner(
+    pipeliner: &PipelinerClient,
+    user: &UserRecord,
+    state: &mut UserSyncState,
+) -> Result<String, CycleError> {
+    if let Some(owner) = &state.owner_id {
+        if user
+            .pipeliner_user_id
+            .as_ref()
+            .is_none_or(|given| given == owner)
+        {
+            return Ok(owner.clone());
+        }
+    }
+    let owner = match &user.pipeliner_user_id {
+        Some(id) => match pipeliner.user(id).await {
+            Ok(found) => found.id,
+            Err(PipelinerError::NotFound { .. }) => {
+                return Err(CycleError::new(
+                    "pipeliner_user_not_found",
+                    format!(
+                        "no Pipeliner user has the id {id:?}; fix the user's pipeliner_user_id"
+                    ),
+                ))
+            }
+            Err(e) => return Err(pipeliner_failed(e)),
+        },
+        None => match pipeliner
+            .user_by_email(&user.email)
+            .await
+            .map_err(pipeliner_failed)?
+        {
+            Some(found) => found.id,
+            None => {
+                return Err(CycleError::new(
+                    "pipeliner_user_not_found",
+                    format!(
+                        "no Pipeliner user has the e-mail {}; give the user's pipeliner_user_id \
+                         or use the e-mail of their Pipeliner account",
+                        user.email
+                    ),
+                ))
+            }
+        },
+    };
+    state.owner_id = Some(owner.clone());
+    Ok(owner)
+}
+
+/// The id of the folder that syncs; on a change of folder the old links go and the next
+/// cycle is a first sync (match by e-mail, never delete).
+pub async fn folder(
+    graph: &GraphClient,
+    space: &SpaceRecord,
+    user: &UserRecord,
+    state: &mut UserSyncState,
+    store: &Store,
+) -> Result<String, CycleError> {
+    let resolved = match &user.settings.folder {
+        FolderChoice::Existing(id) => {
+            if state.folder_id.as_deref() != Some(id.as_str()) {
+                graph
+                    .get_folder(&user.email, id)
+                    .await
+                    .map_err(graph_failed)?;
+            }
+            id.clone()
+        }
+        FolderChoice::Create(new) => match &state.folder_id {
+            Some(id) if state.first_sync_done || state.delta_link.is_some() => id.clone(),
+            _ => {
+                let name = new
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| default_folder_name(space));
+                graph
+                    .ensure_folder(&user.email, &name)
+                    .await
+                    .map_err(graph_failed)?
+                    .id
+            }
+        },
+    };
+    if state
+        .folder_id
+        .as_deref()
+        .is_some_and(|old| old != resolved)
+    {
+        let (s, u) = (user.space.clone(), user.id.clone());
+        let store = store.clone();
+        actix_web::rt::task::spawn_blocking(move || store.remove_links_of_user(&s, &u))
+            .await
+            .map_err(|_| CycleError::new("store_failed", "a storage worker stopped"))?
+            .map_err(super::errors::store_failed)?;
+        *state = UserSyncState {
+            owner_id: state.owner_id.take(),
+            subscription_id: state.subscription_id.take(),
+            ..UserSyncState::default()
+        };
+    }
+    state.folder_id = Some(resolved.clone());
+    Ok(resolved)
+}
