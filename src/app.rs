@@ -11,8 +11,12 @@ use std::time::Duration;
 use actix_web::HttpServer;
 use secrecy::ExposeSecret;
 
-use crate::clock::SystemClock;
+use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
+use crate::connectors::retry::RetryPolicy;
+use crate::engine::cycle::{ClientOptions, SyncCycle};
+use crate::engine::schedule::Pacing;
+use crate::engine::{Engine, EngineOptions};
 use crate::http::{self, state::AppState};
 use crate::store::tokens::TokenBootstrap;
 use crate::store::{Store, StoreError};
@@ -62,12 +66,41 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + 'static,
 ) -> Result<(), AppError> {
     let (store, token_hashes) = open_store(&config).await?;
+    let clock: SharedClock = Arc::new(SystemClock);
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("exsync/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| AppError::Server(std::io::Error::other(e.to_string())))?;
+    let sync = SyncCycle::new(
+        store.clone(),
+        clock.clone(),
+        ClientOptions {
+            http,
+            page_size: 100,
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+        },
+        config.public_url.clone(),
+    );
+    let engine = Engine::start(
+        store.clone(),
+        Arc::new(sync.clone()),
+        clock.clone(),
+        EngineOptions {
+            pacing: Pacing {
+                tick: Duration::from_secs(config.tick_interval),
+                ..Pacing::default()
+            },
+            ..EngineOptions::default()
+        },
+    );
     let (held, mut released) = tokio::sync::mpsc::channel::<()>(1);
     let state = AppState {
         store: store.clone(),
         token_hashes,
-        clock: Arc::new(SystemClock),
-        engine: None,
+        clock,
+        engine: Some(engine.clone()),
+        sync: Some(sync),
         held,
     };
     let address = listener.local_addr()?;
@@ -91,6 +124,7 @@ pub async fn run(
     });
     let served = server.await;
     stopper.abort();
+    engine.shutdown().await;
     // Worker threads drop their copies of the state as they wind down; wait for the last
     // one so the database is closed when `run` returns.
     if tokio::time::timeout(SHUTDOWN_GRACE, released.recv())

@@ -19,6 +19,7 @@ pub const KEYS: &[&str] = &[
     "log",
     "log_format",
     "workers",
+    "tick_interval",
 ];
 
 /// How log lines are written.
@@ -57,6 +58,9 @@ pub struct Config {
     /// HTTP worker threads; the number of cores when unset (`EXSYNC_WORKERS`).
     #[serde(default)]
     pub workers: Option<usize>,
+    /// Seconds between a user's periodic safety-net syncs, ±10 % jitter
+    /// (`EXSYNC_TICK_INTERVAL`, default 300).
+    pub tick_interval: u64,
 }
 
 #[derive(Serialize)]
@@ -65,6 +69,7 @@ struct Defaults {
     data_dir: &'static str,
     log: &'static str,
     log_format: LogFormat,
+    tick_interval: u64,
 }
 
 /// A configuration that cannot be used.
@@ -86,6 +91,7 @@ impl Config {
             data_dir: "./data",
             log: "info",
             log_format: LogFormat::Text,
+            tick_interval: 300,
         }));
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
@@ -117,6 +123,11 @@ impl Config {
                     "public_url {url:?} must start with http:// or https://"
                 )));
             }
+        }
+        if config.tick_interval == 0 {
+            return Err(ConfigError::Invalid(
+                "tick_interval must be at least 1 second".into(),
+            ));
         }
         if config.workers == Some(0) {
             return Err(ConfigError::Invalid("workers must be at least 1".into()));

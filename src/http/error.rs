@@ -100,6 +100,39 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// An upstream failure seen while serving a request: 422 when the configuration is
+    /// wrong (credentials, permissions, unknown mailbox), 502 when the upstream failed.
+    pub fn from_cycle(err: crate::engine::runner::CycleError) -> Self {
+        let code: &'static str = match err.code.as_str() {
+            "graph_sign_in_failed" => "graph_sign_in_failed",
+            "graph_access_denied" => "graph_access_denied",
+            "mailbox_or_folder_not_found" => "mailbox_or_folder_not_found",
+            "pipeliner_credentials_rejected" => "pipeliner_credentials_rejected",
+            "pipeliner_access_denied" => "pipeliner_access_denied",
+            "pipeliner_space_not_found" => "pipeliner_space_not_found",
+            "pipeliner_user_not_found" => "pipeliner_user_not_found",
+            "graph_unreachable" => "graph_unreachable",
+            "pipeliner_unreachable" => "pipeliner_unreachable",
+            "graph_throttled" => "graph_throttled",
+            "store_failed" => "store_failed",
+            "secret_unreadable" => "secret_unreadable",
+            "pipeliner_failed" => "pipeliner_failed",
+            _ => "graph_failed",
+        };
+        let status = match code {
+            "graph_unreachable"
+            | "pipeliner_unreachable"
+            | "graph_throttled"
+            | "graph_failed"
+            | "pipeliner_failed" => StatusCode::BAD_GATEWAY,
+            "store_failed" | "secret_unreadable" => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        Self::new(status, code, err.message)
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {

@@ -5,11 +5,14 @@
 pub mod auth;
 pub mod error;
 pub mod health;
+pub mod mappings;
 pub mod openapi;
 pub mod request_log;
 pub mod space_models;
 pub mod spaces;
 pub mod state;
+pub mod status;
+pub mod sync_data;
 pub mod user_models;
 pub mod users;
 pub mod validate;
@@ -43,7 +46,10 @@ where
             scope("/api/v1")
                 .wrap(from_fn(auth::require_admin_token))
                 .configure(spaces::routes)
-                .configure(users::routes),
+                .configure(users::routes)
+                .configure(mappings::routes)
+                .configure(sync_data::routes)
+                .configure(status::routes),
         )
 }
 

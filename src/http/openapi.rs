@@ -24,6 +24,9 @@ use super::error::ErrorBody;
     tags(
         (name = "spaces", description = "Pipeliner spaces and their integration switch"),
         (name = "users", description = "Users of a space: activation, settings, status"),
+        (name = "status", description = "The summary across all users"),
+        (name = "sync", description = "What a user's sync did: links, journal, folders, pending deletes"),
+        (name = "mappings", description = "The field mapping: the default table and each space's custom fields"),
         (name = "webhooks", description = "Receivers for Graph and Pipeliner notifications, authenticated by their own secrets"),
         (name = "health", description = "Probes for orchestrators, open without a token")
     )

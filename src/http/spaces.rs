@@ -98,6 +98,7 @@ pub async fn create_space(
                 id,
                 name,
                 integration_enabled: false,
+                custom_mappings: Vec::new(),
                 created_at: now,
                 updated_at: now,
             };
@@ -292,6 +293,7 @@ pub async fn set_integration(
     let id = path_space(&path)?;
     let enabled = body.enabled;
     let now = state.clock.now();
+    let refresh = id.clone();
     let view = state
         .blocking(move |store| {
             let record = store
@@ -307,6 +309,9 @@ pub async fn set_integration(
             Ok(SpaceView::from(&record))
         })
         .await?;
+    if let Some(engine) = &state.engine {
+        engine.refresh_space(&refresh).await;
+    }
     Ok(HttpResponse::Ok().json(view))
 }
 

@@ -19,6 +19,8 @@ pub struct AppState {
     pub clock: SharedClock,
     /// The sync engine, when running; webhooks and admin actions notify it.
     pub engine: Option<crate::engine::Engine>,
+    /// The upstream clients of the sync cycle, for connection tests and folder lists.
+    pub sync: Option<crate::engine::cycle::SyncCycle>,
     /// Held by every clone; when the last clone is gone the receiver in [`crate::app`]
     /// learns that no worker holds the store any more, so it can be closed.
     pub held: tokio::sync::mpsc::Sender<()>,

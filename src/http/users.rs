@@ -9,11 +9,13 @@ use super::spaces::path_space;
 use super::state::AppState;
 use super::user_models::{ActivateUser, DeactivateQuery, SettingsPatch, UserView};
 use super::validate;
+use crate::engine::cycle::probe::ProbeTarget;
 use crate::ids::{SpaceId, UserId};
 use crate::store::users::{
     user_secret_context, StoredCredentials, SyncStatus, UserRecord, UserState,
 };
 use crate::store::Store;
+use actix_web::http::StatusCode;
 
 /// Registers the users routes.
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -128,8 +130,40 @@ pub async fn activate_user(
         if let Some(url) = &c.ews_url {
             validate::url("credentials.ews_url", url)?;
         }
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ews_not_supported",
+            "on-premises Exchange (EWS, with a mailbox password) is not supported yet; activate \
+             the user without credentials to sync an Exchange Online mailbox through Microsoft Graph",
+        )
+        .with_details(serde_json::json!({ "field": "credentials" })));
+    }
+    let probe_space = space.clone();
+    let space_record = state
+        .blocking(move |store| {
+            let record = store
+                .space(&probe_space)?
+                .ok_or_else(|| ApiError::space_not_found(probe_space.as_str()))?;
+            if !record.integration_enabled {
+                return Err(integration_disabled(&probe_space));
+            }
+            Ok(record)
+        })
+        .await?;
+    if let Some(sync) = &state.sync {
+        sync.probe(
+            &space_record,
+            ProbeTarget {
+                email: &email,
+                pipeliner_user_id: pipeliner_user_id.as_deref(),
+                folder: &settings.folder,
+            },
+        )
+        .await
+        .map_err(ApiError::from_cycle)?;
     }
     let now = state.clock.now();
+    let (refresh_space, refresh_user) = (space.clone(), user.clone());
     let (created, view) = state
         .blocking(move |store| {
             let space_record = store
@@ -189,6 +223,11 @@ pub async fn activate_user(
             Ok((created, UserView::new(&record, true)))
         })
         .await?;
+    if let Some(engine) = &state.engine {
+        engine
+            .refresh_user(&refresh_space, &refresh_user, true)
+            .await;
+    }
     Ok(if created {
         HttpResponse::Created().json(view)
     } else {
@@ -286,6 +325,7 @@ pub async fn update_settings(
     let user = path_user(&space, &path.1)?;
     let patch = body.into_inner();
     let now = state.clock.now();
+    let (refresh_space, refresh_user) = (space.clone(), user.clone());
     let view = state
         .blocking(move |store| {
             let (enabled, current) = load(&store, &space, &user)?;
@@ -309,6 +349,11 @@ pub async fn update_settings(
             Ok(UserView::new(&record, enabled))
         })
         .await?;
+    if let Some(engine) = &state.engine {
+        engine
+            .refresh_user(&refresh_space, &refresh_user, true)
+            .await;
+    }
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -340,6 +385,7 @@ pub async fn deactivate_user(
     let user = path_user(&space, &path.1)?;
     let purge = query.purge;
     let now = state.clock.now();
+    let (refresh_space, refresh_user) = (space.clone(), user.clone());
     let view = state
         .blocking(move |store| {
             let (enabled, _) = load(&store, &space, &user)?;
@@ -365,6 +411,11 @@ pub async fn deactivate_user(
             Ok(UserView::new(&record, enabled))
         })
         .await?;
+    if let Some(engine) = &state.engine {
+        engine
+            .refresh_user(&refresh_space, &refresh_user, false)
+            .await;
+    }
     Ok(HttpResponse::Ok().json(view))
 }
 

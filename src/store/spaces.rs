@@ -50,6 +50,9 @@ pub struct SpaceRecord {
     pub microsoft: MicrosoftConnection,
     /// Whether the integration is switched on; while off no user of the space syncs.
     pub integration_enabled: bool,
+    /// Admin-defined mappings of custom fields, on top of the default table.
+    #[serde(default)]
+    pub custom_mappings: Vec<crate::sync::CustomMapping>,
     /// When the space was registered.
     pub created_at: DateTime<Utc>,
     /// When the space was last changed.

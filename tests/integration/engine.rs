@@ -78,6 +78,7 @@ fn space(store: &Store, id: &str, enabled: bool) -> SpaceId {
                 login_url: "http://127.0.0.1:1".into(),
             },
             integration_enabled: enabled,
+            custom_mappings: Vec::new(),
             created_at: now,
             updated_at: now,
         })

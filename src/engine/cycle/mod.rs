@@ -7,6 +7,7 @@ pub mod commit;
 mod errors;
 mod execute;
 mod hooks;
+pub mod probe;
 mod pull;
 mod resolve;
 
@@ -44,6 +45,14 @@ pub struct SyncCycle {
     options: ClientOptions,
     public_url: Option<String>,
     hooks_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for SyncCycle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncCycle")
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SyncCycle {
@@ -100,7 +109,9 @@ impl SyncCycle {
             resolve::folder(&clients.graph, &space, &user, &mut state, &self.store).await?;
         self.ensure_hooks(&clients, &space, &user, &folder, &mut state)
             .await;
-        let mapping = Mapping::default();
+        let mapping = Mapping {
+            custom: space.custom_mappings.clone(),
+        };
         let required = clients
             .pipeliner
             .required_contact_fields()

@@ -17,7 +17,39 @@ pub fn default_folder_name(space: &SpaceRecord) -> String {
     format!("Pipeliner ({})", space.name)
 }
 
-/// The user's Pipeliner Client id.
+/// Finds the Pipeliner user: by Client id when given, otherwise by e-mail.
+pub async fn find_owner(
+    pipeliner: &PipelinerClient,
+    pipeliner_user_id: Option<&str>,
+    email: &str,
+) -> Result<String, CycleError> {
+    match pipeliner_user_id {
+        Some(id) => match pipeliner.user(id).await {
+            Ok(found) => Ok(found.id),
+            Err(PipelinerError::NotFound { .. }) => Err(CycleError::new(
+                "pipeliner_user_not_found",
+                format!("no Pipeliner user has the id {id:?}; fix the user's pipeliner_user_id"),
+            )),
+            Err(e) => Err(pipeliner_failed(e)),
+        },
+        None => match pipeliner
+            .user_by_email(email)
+            .await
+            .map_err(pipeliner_failed)?
+        {
+            Some(found) => Ok(found.id),
+            None => Err(CycleError::new(
+                "pipeliner_user_not_found",
+                format!(
+                    "no Pipeliner user has the e-mail {email}; give the user's pipeliner_user_id \
+                     or use the e-mail of their Pipeliner account"
+                ),
+            )),
+        },
+    }
+}
+
+/// The user's Pipeliner Client id, resolved once and remembered.
 pub async fn owner(
     pipeliner: &PipelinerClient,
     user: &UserRecord,
@@ -32,37 +64,7 @@ pub async fn owner(
             return Ok(owner.clone());
         }
     }
-    let owner = match &user.pipeliner_user_id {
-        Some(id) => match pipeliner.user(id).await {
-            Ok(found) => found.id,
-            Err(PipelinerError::NotFound { .. }) => {
-                return Err(CycleError::new(
-                    "pipeliner_user_not_found",
-                    format!(
-                        "no Pipeliner user has the id {id:?}; fix the user's pipeliner_user_id"
-                    ),
-                ))
-            }
-            Err(e) => return Err(pipeliner_failed(e)),
-        },
-        None => match pipeliner
-            .user_by_email(&user.email)
-            .await
-            .map_err(pipeliner_failed)?
-        {
-            Some(found) => found.id,
-            None => {
-                return Err(CycleError::new(
-                    "pipeliner_user_not_found",
-                    format!(
-                        "no Pipeliner user has the e-mail {}; give the user's pipeliner_user_id \
-                         or use the e-mail of their Pipeliner account",
-                        user.email
-                    ),
-                ))
-            }
-        },
-    };
+    let owner = find_owner(pipeliner, user.pipeliner_user_id.as_deref(), &user.email).await?;
     state.owner_id = Some(owner.clone());
     Ok(owner)
 }

@@ -30,6 +30,27 @@ const SCALARS: [(Field, &str); 8] = [
 
 const ADDRESS_KEYS: [&str; 5] = ["street", "city", "state", "postalCode", "countryOrRegion"];
 
+/// Where a canonical field lives on a Graph contact, e.g. `emailAddresses[1].address`.
+pub fn graph_path(f: Field) -> String {
+    if let Some((_, prop)) = SCALARS.iter().find(|(field, _)| *field == f) {
+        return (*prop).to_owned();
+    }
+    let slot = |slots: &[Field]| slots.iter().position(|s| *s == f);
+    if let Some(i) = slot(&EMAIL_SLOTS) {
+        return format!("emailAddresses[{i}].address");
+    }
+    if let Some(i) = slot(&BUSINESS_PHONE_SLOTS) {
+        return format!("businessPhones[{i}]");
+    }
+    if let Some(i) = slot(&HOME_PHONE_SLOTS) {
+        return format!("homePhones[{i}]");
+    }
+    match slot(&ADDRESS_PARTS) {
+        Some(i) => format!("businessAddress.{}", ADDRESS_KEYS[i]),
+        None => f.name().to_owned(),
+    }
+}
+
 /// Reads one Graph contact (or delta row) into a change.
 pub fn from_graph(v: &Value, mapping: &Mapping) -> Result<Read, ReadError> {
     let obj = v.as_object().ok_or(ReadError::NotAnObject)?;

@@ -68,7 +68,8 @@ pub fn pipeliner_name(f: Field) -> &'static str {
 }
 
 /// One admin-defined mapping between a Graph property and a Pipeliner custom field.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CustomMapping {
     /// Canonical name, unique within the mapping (e.g. `birthday`).
     pub name: String,

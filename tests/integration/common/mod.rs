@@ -53,6 +53,7 @@ impl TestServer {
             log: "info".into(),
             log_format: LogFormat::Text,
             workers: Some(1),
+            tick_interval: 300,
         };
         let (tx, rx) = oneshot::channel::<()>();
         let task = actix_web::rt::spawn(run(config, listener, async move {
