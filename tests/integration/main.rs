@@ -1,6 +1,7 @@
 //! The one integration test binary: real servers on loopback, real sled in temp dirs.
 
 mod api_spaces;
+mod api_sync_data;
 mod api_users;
 mod auth;
 mod common;
