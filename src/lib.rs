@@ -5,6 +5,7 @@
 //! - [`app`]: start-up and graceful shutdown, one [`app::run`] for `main` and the tests;
 //! - [`cli`] and [`config`]: the command line and layered configuration;
 //! - [`connectors`]: clients for Microsoft Graph and Pipeliner;
+//! - [`demo`]: `exsync demo`, the simulators and exsync together with sample data;
 //! - [`engine`]: the supervised per-user actors that schedule and run sync cycles;
 //! - [`http`]: the admin REST API, its OpenAPI document and Swagger UI;
 //! - [`sim`]: in-process simulators of Pipeliner and Microsoft Graph, with fault
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod connectors;
+pub mod demo;
 pub mod engine;
 pub mod http;
 pub mod ids;
