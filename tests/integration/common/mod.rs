@@ -14,6 +14,24 @@ use serde_json::Value;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
+/// How a test server runs.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerOptions {
+    /// Seconds between safety-net ticks.
+    pub tick_interval: u64,
+    /// Whether upstream webhooks point at this server (`EXSYNC_PUBLIC_URL`).
+    pub public_url: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            tick_interval: 3600,
+            public_url: false,
+        }
+    }
+}
+
 /// A running exsync on `127.0.0.1:<free port>`.
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`.
@@ -22,6 +40,8 @@ pub struct TestServer {
     pub token: String,
     /// The data directory (kept alive across restarts).
     pub data_dir: Arc<TempDir>,
+    /// How it runs.
+    pub options: ServerOptions,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<actix_web::rt::task::JoinHandle<Result<(), AppError>>>,
@@ -41,6 +61,17 @@ impl TestServer {
 
     /// Starts exsync on `data_dir` with `token` as the admin token.
     pub async fn start_in(data_dir: Arc<TempDir>, token: String) -> Self {
+        Self::start_with(data_dir, token, ServerOptions::default()).await
+    }
+
+    /// Starts exsync on a fresh data dir with these options.
+    pub async fn start_fresh(options: ServerOptions) -> Self {
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        Self::start_with(dir, random_token(), options).await
+    }
+
+    /// Starts exsync on `data_dir` with `token` and `options`.
+    pub async fn start_with(data_dir: Arc<TempDir>, token: String, options: ServerOptions) -> Self {
         logs::install();
         let listener = TcpListener::bind("127.0.0.1:0").expect("free port");
         let base = format!("http://{}", listener.local_addr().expect("address"));
@@ -49,11 +80,11 @@ impl TestServer {
             data_dir: data_dir.path().to_owned(),
             admin_token: Some(SecretString::from(token.clone())),
             master_key: None,
-            public_url: None,
+            public_url: options.public_url.then(|| base.clone()),
             log: "info".into(),
             log_format: LogFormat::Text,
             workers: Some(1),
-            tick_interval: 300,
+            tick_interval: options.tick_interval,
         };
         let (tx, rx) = oneshot::channel::<()>();
         let task = actix_web::rt::spawn(run(config, listener, async move {
@@ -63,6 +94,7 @@ impl TestServer {
             base,
             token,
             data_dir,
+            options,
             client: reqwest::Client::new(),
             shutdown: Some(tx),
             task: Some(task),
@@ -98,9 +130,9 @@ impl TestServer {
 
     /// Stops the server and starts a new one on the same data dir and token.
     pub async fn restart(self) -> Self {
-        let token = self.token.clone();
+        let (token, options) = (self.token.clone(), self.options);
         let dir = self.stop().await;
-        Self::start_in(dir, token).await
+        Self::start_with(dir, token, options).await
     }
 
     /// Sends a request with the admin token; `body` is sent as JSON when given.

@@ -1,0 +1,90 @@
+//! The end-to-end rig: both simulators and a real exsync whose webhooks they can reach,
+//! plus helpers to act as a person on either side and to wait for the result.
+
+use std::time::Duration;
+
+use exsync::clock::SystemClock;
+use exsync::demo::world::World;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::common::{ServerOptions, TestServer};
+
+/// The space id exsync knows the world's space by.
+pub const SPACE: &str = "acme";
+
+/// Simulators plus exsync.
+pub struct Rig {
+    /// The simulators.
+    pub world: World,
+    /// exsync.
+    pub server: TestServer,
+}
+
+/// How long an end-to-end change may take to arrive.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+impl Rig {
+    /// Starts the simulators and exsync, registers the space and switches it on.
+    pub async fn start(seed: u64, options: ServerOptions) -> Self {
+        let world = World::start(seed, std::sync::Arc::new(SystemClock), "Acme")
+            .await
+            .expect("simulators start");
+        let server = TestServer::start_fresh(ServerOptions {
+            public_url: true,
+            ..options
+        })
+        .await;
+        let rig = Self { world, server };
+        let (status, body) = rig
+            .server
+            .call(reqwest::Method::POST, "/api/v1/spaces", Some(rig.world.space_body(SPACE)))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) = rig
+            .server
+            .put(&format!("/api/v1/spaces/{SPACE}/integration"), json!({ "enabled": true }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        rig
+    }
+
+    /// Activates `user` (its mailbox e-mail is `email`) with `settings`.
+    pub async fn activate(&self, user: &str, email: &str, settings: Value) -> (StatusCode, Value) {
+        self.server
+            .put(
+                &format!("/api/v1/spaces/{SPACE}/users/{user}"),
+                json!({ "email": email, "settings": settings }),
+            )
+            .await
+    }
+
+    /// The user's status.
+    pub async fn user(&self, user: &str) -> Value {
+        self.server
+            .get(&format!("/api/v1/spaces/{SPACE}/users/{user}"))
+            .await
+            .1
+    }
+
+    /// Stops everything.
+    pub async fn stop(self) {
+        self.server.stop().await;
+        self.world.stop().await;
+    }
+}
+
+/// Waits until `check` holds, re-checking the simulators' state every few milliseconds;
+/// panics with `what` after `limit`.
+pub async fn eventually<F: FnMut() -> bool>(what: &str, limit: Duration, mut check: F) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !check() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Settings JSON.
+pub fn settings(sync_type: &str, delete_protection: bool, folder: Value) -> Value {
+    json!({ "sync_type": sync_type, "delete_protection": delete_protection, "folder": folder })
+}
