@@ -61,7 +61,8 @@ impl<'a> Cx<'a> {
         let view = self.view(side);
         match view.seen.get(id) {
             Some(Seen::Deleted) => None,
-            Some(Seen::Up(u)) => {
+            Some(seen) => {
+                let u = seen.upsert()?;
                 let contact = current(base, u, &self.keys);
                 let changed = self
                     .keys

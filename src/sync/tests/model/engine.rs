@@ -204,7 +204,7 @@ impl World {
                         id: intent.clone(),
                         target: side,
                         source_id,
-                        contact: contact.clone(),
+                        contact: (**contact).clone(),
                     });
                 }
                 let source_id = sources.get(pair).cloned().unwrap_or_default();
@@ -213,7 +213,7 @@ impl World {
                     .recs
                     .get(&source_id)
                     .map_or(0, |r| r.origin);
-                let mut contact: Contact = contact.clone();
+                let mut contact: Contact = (**contact).clone();
                 contact.compact_slots();
                 let rec = Rec {
                     contact,
