@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::emit::Ids;
-use super::merge::{merge, PairState, Rules};
+use super::merge::{merge, Merged, PairState, Rules};
 use super::view::{current, Seen};
 use super::Cx;
 use crate::sync::contact::Contact;
@@ -305,7 +305,16 @@ impl<'a> Cx<'a> {
             exchange_modified: e.modified,
             crm_modified: c.modified,
         };
-        let merged = merge(&self.keys, &state, &rules);
+        // Nothing changed on either side: nothing to merge, only the snapshot may move.
+        let merged = if e.changed || c.changed {
+            merge(&self.keys, &state, &rules)
+        } else {
+            Merged {
+                exchange_after: e.contact.clone(),
+                crm_after: c.contact.clone(),
+                ..Merged::default()
+            }
+        };
         let ids = p.ids();
         self.emit_conflicts(merged.conflicts, ids);
         let wrote = !merged.to_exchange.is_empty() || !merged.to_crm.is_empty();

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::sync::contact::Contact;
+use crate::sync::contact::{Contact, FieldKey};
 use crate::sync::input::{Listing, PlanInput, Presence, Side, SideChanges, Upsert};
 use crate::sync::output::{JournalKind, Plan};
 
@@ -110,18 +110,17 @@ fn combine(mut prev: Upsert, next: &Upsert) -> Upsert {
 }
 
 /// A side's current values: the last known ones with the upsert's fields laid over them.
-pub(crate) fn current(
-    base: &Contact,
-    upsert: &Upsert,
-    keys: &[crate::sync::contact::FieldKey],
-) -> Contact {
+pub(crate) fn current(base: &Contact, upsert: &Upsert, keys: &[FieldKey]) -> Contact {
     match &upsert.presence {
         Presence::Full => {
-            let mut c = Contact::default();
-            for k in keys {
-                c.set(k, upsert.contact.get(k));
+            let mut c = upsert.contact.clone();
+            if !c.custom.is_empty() {
+                c.custom.retain(|name, _| {
+                    keys.iter()
+                        .any(|k| matches!(k, FieldKey::Custom(n) if n == name))
+                });
             }
-            c.compact_slots();
+            c.tidy();
             c
         }
         Presence::Partial(present) => {
