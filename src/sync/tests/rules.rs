@@ -649,3 +649,57 @@ fn one_way_source_wins_and_overwriting_an_unsynced_value_is_journaled() {
     assert_eq!(p.conflicts[0].winner, Side::Exchange);
     assert_eq!(p.conflicts[0].crm_value.as_deref(), Some("Head of R&D"));
 }
+
+#[test]
+fn interrupted_recreate_is_adopted_as_a_relink() {
+    // Last cycle: Pipeliner c1 was deleted while e1 was edited; the recreate in Pipeliner
+    // ran but its commit was lost. The delete and the edit replay with the new record.
+    let mut i = with_links(
+        input(settings(SyncType::Bidirectional)),
+        vec![link("e1", "c1", &ada())],
+    );
+    let edited = ada().with(Field::Notes, "call back");
+    let intent = IntentId::for_create(Side::Crm, "e1");
+    i.intents = vec![PendingIntent {
+        id: intent.clone(),
+        target: Side::Crm,
+        source_id: "e1".into(),
+        contact: edited.clone(),
+    }];
+    i.exchange.upserts = vec![up("e1", edited.clone())];
+    i.crm.deletes = vec!["c1".into()];
+    let mut created = up("c2", edited);
+    created.intent = Some(intent.clone());
+    i.crm.upserts = vec![created];
+    let p = plan(&i);
+    assert_eq!(p.write_count(), 0, "{:?} {:?}", p.exchange, p.crm);
+    assert!(p.links.iter().any(|l| matches!(
+        l,
+        LinkChange::Relink { old_crm_id, crm: RecordId::Known(c), resolves: Some(r), .. }
+            if old_crm_id == "c1" && c == "c2" && *r == intent
+    )));
+}
+
+#[test]
+fn partial_upsert_of_an_unlinked_record_is_fetched_whole_before_creating() {
+    let mut i = input(settings(SyncType::Bidirectional));
+    i.exchange.upserts = vec![partial("e1", &[(Field::JobTitle, Some("CTO"))])];
+    let p = plan(&i);
+    assert!(creates(&p, Side::Crm).is_empty());
+    assert_eq!(p.fetch_full, vec![(Side::Exchange, "e1".to_owned())]);
+}
+
+#[test]
+fn scope_does_not_apply_to_exchange_to_crm() {
+    let mut i = with_links(
+        input(settings(SyncType::ExchangeToCrm)),
+        vec![link("e1", "c1", &ada())],
+    );
+    let mut u = up("c1", ada());
+    u.access = Access::Viewer;
+    i.crm.upserts = vec![u];
+    i.exchange.upserts = vec![up("e1", ada().with(Field::City, "Oslo"))];
+    let p = plan(&i);
+    assert!(p.exchange.is_empty());
+    assert_eq!(updates(&p, Side::Crm).len(), 1);
+}
