@@ -281,11 +281,16 @@ impl<'a> Cx<'a> {
     fn both_present(&mut self, pair: PairKey, p: &PairRef<'_>, e: Now, c: Now) {
         let s = self.input.settings;
         if s.sync_type != SyncType::ExchangeToCrm && !s.in_scope(c.access) {
-            let why = if e.changed {
-                "the Pipeliner contact left your scope; its Exchange edits are not kept"
-            } else {
-                "the Pipeliner contact left your scope"
-            };
+            if e.changed || self.unsynced(&e.contact, &p.base.crm) {
+                // Removing it would lose what a person typed in Exchange: keep it, end the
+                // pair, and tombstone both records so neither is paired or copied again.
+                let why = "the Pipeliner contact left your scope, but the Exchange contact has edits that were never synced, so it is kept";
+                self.keep_and_tombstone(pair, p, Side::Exchange, why);
+                let ids = p.ids();
+                self.emit_tombstone(pair, Side::Crm, p.crm_id, ids, why);
+                return;
+            }
+            let why = "the Pipeliner contact left your scope";
             return self.delete_and_end(pair, p, Side::Exchange, why);
         }
         let rules = Rules {

@@ -71,6 +71,10 @@ impl World {
                     l.exchange_id, l.crm_id
                 ));
             };
+            let mode = self.settings.sync_type;
+            if mode != SyncType::ExchangeToCrm && !self.settings.in_scope(c.access) {
+                return Err(format!("{} is linked while outside the scope", l.crm_id));
+            }
             if self.settings.sync_type == SyncType::Bidirectional {
                 for f in FIELDS {
                     let k = FieldKey::Std(f);
@@ -102,8 +106,9 @@ impl World {
             }
         }
         if mode != SyncType::ExchangeToCrm {
-            for id in self.crm.recs.keys() {
-                if !seen_c.contains(id) && !tomb(Side::Crm, id) {
+            for (id, rec) in &self.crm.recs {
+                let in_scope = self.settings.in_scope(rec.access);
+                if in_scope && !seen_c.contains(id) && !tomb(Side::Crm, id) {
                     return Err(format!(
                         "Pipeliner contact {id} is neither linked nor tombstoned"
                     ));

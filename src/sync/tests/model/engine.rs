@@ -22,7 +22,7 @@ fn upsert(id: &str, rec: &Rec, presence: Presence) -> Upsert {
         presence,
         version: Some(format!("{}", rec.modified)),
         modified: Some(super::super::support::t(rec.modified)),
-        access: Access::Owner,
+        access: rec.access,
         intent: rec.marker.clone(),
     }
 }
@@ -220,6 +220,7 @@ impl World {
                     marker: Some(intent.clone()),
                     origin,
                     modified: clock,
+                    access: Access::Owner,
                 };
                 let tag = if side == Side::Exchange { "e" } else { "c" };
                 let store = self.store(side);

@@ -10,7 +10,9 @@ mod world;
 use proptest::prelude::*;
 
 use crate::sync::input::Side;
-use crate::sync::settings::{ConflictPolicy, Settings, SyncPreference, SyncType, Thresholds};
+use crate::sync::settings::{
+    Access, ConflictPolicy, Settings, SyncPreference, SyncType, Thresholds,
+};
 use world::{World, FIELDS};
 
 #[derive(Clone, Debug)]
@@ -33,6 +35,10 @@ enum Op {
         fail_after: Option<usize>,
         full_exchange: bool,
     },
+    Reassign {
+        pick: usize,
+        access: Access,
+    },
 }
 
 fn side() -> impl Strategy<Value = Side> {
@@ -49,6 +55,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (side(), any::<usize>()).prop_map(|(side, pick)| Op::Delete { side, pick }),
         4 => (prop::option::weighted(0.3, 0..6usize), prop::bool::weighted(0.15))
             .prop_map(|(fail_after, full_exchange)| Op::Cycle { fail_after, full_exchange }),
+        1 => (any::<usize>(), prop_oneof![Just(Access::Owner), Just(Access::Editor), Just(Access::Viewer)])
+            .prop_map(|(pick, access)| Op::Reassign { pick, access }),
     ]
 }
 
@@ -66,12 +74,16 @@ fn settings() -> impl Strategy<Value = (Settings, bool)> {
             Just(ConflictPolicy::CrmWins)
         ],
         prop::bool::weighted(0.25),
+        prop_oneof![
+            Just(SyncPreference::Owned),
+            Just(SyncPreference::Accessible)
+        ],
     )
         .prop_map(
-            |(sync_type, delete_protection, conflict_policy, require_surname)| {
+            |(sync_type, delete_protection, conflict_policy, require_surname, sync_preference)| {
                 let s = Settings {
                     sync_type,
-                    sync_preference: SyncPreference::Owned,
+                    sync_preference,
                     delete_protection,
                     conflict_policy,
                     thresholds: Thresholds::default(),
@@ -96,6 +108,7 @@ fn apply(w: &mut World, op: &Op) {
             w.person_edit(*side, *pick, &edits);
         }
         Op::Delete { side, pick } => w.person_delete(*side, *pick),
+        Op::Reassign { pick, access } => w.reassign(*pick, *access),
         Op::Cycle {
             fail_after,
             full_exchange,

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::sync::contact::{Contact, Field, FieldKey};
 use crate::sync::input::{IntentId, Link, PendingIntent, Refusal, Side, Tombstone};
-use crate::sync::settings::Settings;
+use crate::sync::settings::{Access, Settings};
 
 /// Fields people edit in the model (a mix of plain fields and slot groups).
 pub const FIELDS: [Field; 9] = [
@@ -30,6 +30,8 @@ pub struct Rec {
     /// The person-made record this one stems from.
     pub origin: u32,
     pub modified: i64,
+    /// The user's access (Pipeliner records only).
+    pub access: Access,
 }
 
 /// What the next listing reports for an id.
@@ -182,6 +184,7 @@ impl World {
             marker: None,
             origin: self.next_origin,
             modified: self.clock,
+            access: Access::Owner,
         };
         let tag = if side == Side::Exchange { "e" } else { "c" };
         self.store(side).insert(tag, rec);
@@ -215,6 +218,21 @@ impl World {
             changed.extend(f.group().iter().map(|g| FieldKey::Std(*g)));
         }
         self.store(side).note(&id, Log::Changed(changed));
+    }
+
+    /// Someone changes the owner or sharing of a Pipeliner contact.
+    pub fn reassign(&mut self, pick: usize, access: Access) {
+        self.clock += 1;
+        let clock = self.clock;
+        let Some(id) = self.crm.pick(pick) else {
+            return;
+        };
+        let Some(rec) = self.crm.recs.get_mut(&id) else {
+            return;
+        };
+        rec.access = access;
+        rec.modified = clock;
+        self.crm.note(&id, Log::Changed(BTreeSet::new()));
     }
 
     /// A person deletes a contact.
