@@ -155,3 +155,26 @@ fn scope_does_not_apply_to_exchange_to_crm() {
     assert!(p.exchange.is_empty());
     assert_eq!(updates(&p, Side::Crm).len(), 1);
 }
+
+#[test]
+fn contact_leaving_scope_keeps_unsynced_exchange_edits() {
+    let mut i = with_links(
+        input(settings(SyncType::Bidirectional)),
+        vec![link("e1", "c1", &ada())],
+    );
+    let mut u = up("c1", ada());
+    u.access = Access::Viewer;
+    i.crm.upserts = vec![u];
+    i.exchange.upserts = vec![up("e1", ada().with(Field::Notes, "private note"))];
+    let p = plan(&i);
+    assert_eq!(p.write_count(), 0);
+    let tombstoned: Vec<_> = p
+        .links
+        .iter()
+        .filter_map(|l| match l {
+            LinkChange::Tombstone { tombstone, .. } => Some(tombstone.side),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tombstoned, vec![Side::Exchange, Side::Crm]);
+}
