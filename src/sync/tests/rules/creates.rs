@@ -167,3 +167,49 @@ fn partial_upsert_of_an_unlinked_record_is_fetched_whole_before_creating() {
     assert!(creates(&p, Side::Crm).is_empty());
     assert_eq!(p.fetch_full, vec![(Side::Exchange, "e1".to_owned())]);
 }
+
+#[test]
+fn first_sync_rerun_keeps_and_tombstones_instead_of_deleting() {
+    // A first sync that failed part-way left a link; its Exchange record is gone now.
+    let mut i = with_links(
+        input(settings(SyncType::Bidirectional)),
+        vec![link("e1", "c1", &ada())],
+    );
+    i.first_sync = true;
+    i.exchange.listing = Listing::Full;
+    i.crm.listing = Listing::Full;
+    i.exchange.upserts = vec![up("e2", person("Bob", "bob@example.com"))];
+    i.crm.upserts = vec![up("c1", ada())];
+    let p = plan(&i);
+    assert!(deletes(&p, Side::Crm).is_empty() && deletes(&p, Side::Exchange).is_empty());
+    assert!(p.links.iter().any(|l| matches!(
+        l,
+        LinkChange::Tombstone { tombstone, .. } if tombstone.id == "c1"
+    )));
+}
+
+#[test]
+fn plan_is_deterministic_and_independent_of_listing_order() {
+    let mut i = with_links(
+        input(settings(SyncType::Bidirectional)),
+        (0..20)
+            .map(|n| link(&format!("e{n}"), &format!("c{n}"), &ada()))
+            .collect(),
+    );
+    i.exchange.upserts = (0..20)
+        .step_by(3)
+        .map(|n| up(&format!("e{n}"), ada().with(Field::City, "Oslo")))
+        .chain([up("e99", person("New", "new@example.com"))])
+        .collect();
+    i.crm.upserts = (0..20)
+        .step_by(4)
+        .map(|n| up(&format!("c{n}"), ada().with(Field::City, "Rome")))
+        .collect();
+    i.crm.deletes = vec!["c5".into(), "c7".into()];
+    let first = plan(&i);
+    assert_eq!(plan(&i), first);
+    i.exchange.upserts.reverse();
+    i.crm.upserts.reverse();
+    i.crm.deletes.reverse();
+    assert_eq!(plan(&i), first);
+}
