@@ -10,7 +10,6 @@ use crate::sync::contact::Contact;
 use crate::sync::input::{
     IntentId, LinkSet, Listing, PendingIntent, PlanInput, SideChanges, Upsert,
 };
-use crate::sync::mapping::Mapping;
 use crate::sync::output::{Action, LinkChange, PairKey, Plan, RecordId};
 use crate::sync::settings::Access;
 use crate::sync::{Link, Presence, Side};
@@ -115,7 +114,7 @@ impl World {
             intents: self.intents.clone(),
             refusals: self.refusals.values().cloned().collect(),
             settings: self.settings,
-            mapping: Mapping::default(),
+            mapping: super::world::mapping(),
             required_crm_fields: self.required.clone(),
             first_sync,
             deletes_confirmed: true,

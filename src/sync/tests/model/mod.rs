@@ -13,7 +13,7 @@ use crate::sync::input::Side;
 use crate::sync::settings::{
     Access, ConflictPolicy, Settings, SyncPreference, SyncType, Thresholds,
 };
-use world::{World, FIELDS};
+use world::{fields, World};
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -46,7 +46,7 @@ fn side() -> impl Strategy<Value = Side> {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let field = 0..FIELDS.len();
+    let field = 0..fields().len();
     prop_oneof![
         3 => (side(), prop::collection::vec(field.clone(), 1..5), prop::option::weighted(0.4, 0..3u8))
             .prop_map(|(side, fields, shared_email)| Op::Create { side, fields, shared_email }),
@@ -100,11 +100,13 @@ fn apply(w: &mut World, op: &Op) {
             fields,
             shared_email,
         } => {
-            let fields: Vec<_> = fields.iter().map(|i| FIELDS[*i]).collect();
-            w.person_create(*side, &fields, *shared_email);
+            let all = world::fields();
+            let picked: Vec<_> = fields.iter().map(|i| all[*i].clone()).collect();
+            w.person_create(*side, &picked, *shared_email);
         }
         Op::Edit { side, pick, edits } => {
-            let edits: Vec<_> = edits.iter().map(|(i, c)| (FIELDS[*i], *c)).collect();
+            let all = world::fields();
+            let edits: Vec<_> = edits.iter().map(|(i, c)| (all[*i].clone(), *c)).collect();
             w.person_edit(*side, *pick, &edits);
         }
         Op::Delete { side, pick } => w.person_delete(*side, *pick),
