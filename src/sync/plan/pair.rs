@@ -2,6 +2,8 @@
 //! tombstone, the user's scope, one-way modes, and the field merge for pairs present on
 //! both sides.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 
 use super::emit::Ids;
@@ -48,8 +50,8 @@ impl PairRef<'_> {
 }
 
 /// One side of a pair now.
-pub(crate) struct Now {
-    pub contact: Contact,
+pub(crate) struct Now<'b> {
+    pub contact: Cow<'b, Contact>,
     pub changed: bool,
     pub modified: Option<DateTime<Utc>>,
     pub version: Option<String>,
@@ -57,7 +59,7 @@ pub(crate) struct Now {
 }
 
 impl<'a> Cx<'a> {
-    fn side_now(&self, side: Side, id: &str, base: &Contact) -> Option<Now> {
+    fn side_now<'b>(&self, side: Side, id: &str, base: &'b Contact) -> Option<Now<'b>> {
         let view = self.view(side);
         match view.seen.get(id) {
             Some(Seen::Deleted) => None,
@@ -69,7 +71,7 @@ impl<'a> Cx<'a> {
                     .iter()
                     .any(|k| !same_key(k, base.get(k), contact.get(k)));
                 Some(Now {
-                    contact,
+                    contact: Cow::Owned(contact),
                     changed,
                     modified: u.modified,
                     version: u.version.clone(),
@@ -78,7 +80,7 @@ impl<'a> Cx<'a> {
             }
             None if view.absence_is_delete => None,
             None => Some(Now {
-                contact: base.clone(),
+                contact: Cow::Borrowed(base),
                 changed: false,
                 modified: None,
                 version: None,
@@ -174,7 +176,7 @@ impl<'a> Cx<'a> {
                 pair,
                 p,
                 Side::Exchange,
-                c.contact,
+                c.contact.into_owned(),
                 "deleted in Exchange but edited in Pipeliner; the edit wins",
             ),
             SyncType::Bidirectional if s.delete_protection => self.keep_and_tombstone(
@@ -201,7 +203,7 @@ impl<'a> Cx<'a> {
                 pair,
                 p,
                 Side::Crm,
-                e.contact,
+                e.contact.into_owned(),
                 "deleted in Pipeliner but edited in Exchange; the edit wins",
             ),
             SyncType::ExchangeToCrm => self.keep_and_tombstone(
@@ -311,12 +313,26 @@ impl<'a> Cx<'a> {
             crm_modified: c.modified,
         };
         // Nothing changed on either side: nothing to merge, only the snapshot may move.
-        let merged = if e.changed || c.changed {
+        let quiet = !e.changed && !c.changed;
+        if quiet
+            && matches!(p.origin, Origin::Stored)
+            && *e.contact == p.base.exchange
+            && *c.contact == p.base.crm
+            && e.version
+                .as_deref()
+                .is_none_or(|v| Some(v) == p.exchange_version)
+            && c.version
+                .as_deref()
+                .is_none_or(|v| Some(v) == p.crm_version)
+        {
+            return;
+        }
+        let merged = if !quiet {
             merge(&self.keys, &state, &rules)
         } else {
             Merged {
-                exchange_after: e.contact.clone(),
-                crm_after: c.contact.clone(),
+                exchange_after: e.contact.clone().into_owned(),
+                crm_after: c.contact.clone().into_owned(),
                 ..Merged::default()
             }
         };
