@@ -11,7 +11,7 @@ use super::merge::{merge, Merged, PairState, Rules};
 use super::view::{current, Seen};
 use super::Cx;
 use crate::sync::contact::Contact;
-use crate::sync::input::{IntentId, Side};
+use crate::sync::input::{IntentId, Presence, Side};
 use crate::sync::normalize::same_key;
 use crate::sync::output::{JournalKind, LinkChange, PairKey, RecordId};
 use crate::sync::settings::{Access, SyncType};
@@ -65,6 +65,16 @@ impl<'a> Cx<'a> {
             Some(Seen::Deleted) => None,
             Some(seen) => {
                 let u = seen.upsert()?;
+                if u.presence == Presence::Full && u.contact == *base {
+                    // A full listing of an unchanged record: nothing to rebuild.
+                    return Some(Now {
+                        contact: Cow::Borrowed(base),
+                        changed: false,
+                        modified: u.modified,
+                        version: u.version.clone(),
+                        access: u.access,
+                    });
+                }
                 let contact = current(base, u, &self.keys);
                 let changed = self
                     .keys
