@@ -333,14 +333,37 @@ impl Contact {
     /// Graph's arrays give them. Applied to both sides so slot positions compare.
     pub fn compact_slots(&mut self) {
         for group in [&EMAIL_SLOTS[..], &BUSINESS_PHONE_SLOTS, &HOME_PHONE_SLOTS] {
-            let values: Vec<String> = group
-                .iter()
-                .filter_map(|f| self.slot_mut(*f).take())
-                .collect();
-            for (f, v) in group.iter().zip(values) {
-                *self.slot_mut(*f) = Some(v);
+            let mut next = 0;
+            for read in 0..group.len() {
+                if self.slot(group[read]).is_some() {
+                    if read != next {
+                        let v = self.slot_mut(group[read]).take();
+                        *self.slot_mut(group[next]) = v;
+                    }
+                    next += 1;
+                }
             }
         }
+    }
+
+    /// Restores the canonical form after fields were filled directly: values trimmed,
+    /// empty ones absent, slots compacted. Allocates only for values that need trimming.
+    pub fn tidy(&mut self) {
+        for f in Field::ALL {
+            let slot = self.slot_mut(f);
+            if let Some(v) = slot.as_deref() {
+                if v.trim().len() != v.len() || v.is_empty() {
+                    *slot = normalize::clean(v);
+                }
+            }
+        }
+        self.custom.retain(|_, v| !v.trim().is_empty());
+        for v in self.custom.values_mut() {
+            if v.trim().len() != v.len() {
+                *v = v.trim().to_owned();
+            }
+        }
+        self.compact_slots();
     }
 
     /// The normalised first e-mail address, the key for first-sync matching.

@@ -10,6 +10,23 @@
 //! - [`settings`]: sync type, preference, delete protection, conflict policy, thresholds.
 //! - [`user_settings`]: the stored per-user settings the admin API sets, and their rules.
 //! - [`input`] / [`output`]: the typed input and result of [`plan()`].
+//!
+//! # What the engine owes the planner
+//!
+//! - **Changes.** Each side's upserts (full, or partial for Graph delta rows) and deletes
+//!   since the last committed cursor, with [`Listing`] saying what the listing proves. An
+//!   empty full listing while links exist proves nothing and is journaled.
+//! - **Intents.** Before sending a [`Action::Create`], record a [`PendingIntent`] with the
+//!   values sent, and mark the record with the intent (Graph: the extended property in
+//!   [`mapping::graph::INTENT_PROPERTY`]; Pipeliner: found by a lookup of what was created
+//!   since). Pass records found this way with [`Upsert::intent`] set; intents still listed
+//!   were looked for and not found.
+//! - **Commits.** Commit a pair's [`LinkChange`]s only after all actions with the same
+//!   [`PairKey`] succeeded, replacing [`RecordId::Created`] by the created id and dropping
+//!   the intents it resolves. Advance cursors only when every pair of the cycle committed.
+//! - **Fetches.** Records listed in [`Plan::fetch_full`] are fetched whole and planned again.
+//! - **Stop.** When [`Plan::stop`] is set, write nothing; plan again with
+//!   [`PlanInput::deletes_confirmed`] once an admin confirms.
 
 pub mod contact;
 pub mod input;

@@ -37,7 +37,7 @@ pub enum Action {
         /// Intent id to record and attach.
         intent: IntentId,
         /// All mapped values of the new record.
-        contact: Contact,
+        contact: Box<Contact>,
     },
     /// Change only these mapped fields (`None` clears). Groups written as one property
     /// (e-mails, phones of a kind, the address) are complete.

@@ -147,7 +147,7 @@ pub fn from_graph(v: &Value, mapping: &Mapping) -> Result<Read, ReadError> {
         intent,
     };
     Ok(Read {
-        change: Change::Upsert(upsert),
+        change: Change::Upsert(Box::new(upsert)),
         warnings,
     })
 }

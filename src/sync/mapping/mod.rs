@@ -194,7 +194,7 @@ pub enum ReadError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
     /// Created or changed.
-    Upsert(super::input::Upsert),
+    Upsert(Box<super::input::Upsert>),
     /// Deleted (by id).
     Delete(String),
 }

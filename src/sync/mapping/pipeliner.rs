@@ -68,7 +68,7 @@ pub fn from_pipeliner(
         Access::None
     };
     Ok(Read {
-        change: Change::Upsert(Upsert {
+        change: Change::Upsert(Box::new(Upsert {
             id,
             contact: c,
             presence: presence(mapping, present),
@@ -76,7 +76,7 @@ pub fn from_pipeliner(
             modified,
             access,
             intent: None,
-        }),
+        })),
         warnings,
     })
 }

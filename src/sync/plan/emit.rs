@@ -75,7 +75,7 @@ impl Cx<'_> {
             Action::Create {
                 pair,
                 intent: intent.clone(),
-                contact,
+                contact: Box::new(contact),
             },
         );
         let message = format!(

@@ -2,14 +2,16 @@
 //! tombstone, the user's scope, one-way modes, and the field merge for pairs present on
 //! both sides.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 
 use super::emit::Ids;
-use super::merge::{merge, PairState, Rules};
+use super::merge::{merge, Merged, PairState, Rules};
 use super::view::{current, Seen};
 use super::Cx;
 use crate::sync::contact::Contact;
-use crate::sync::input::{IntentId, Side};
+use crate::sync::input::{IntentId, Presence, Side};
 use crate::sync::normalize::same_key;
 use crate::sync::output::{JournalKind, LinkChange, PairKey, RecordId};
 use crate::sync::settings::{Access, SyncType};
@@ -48,8 +50,8 @@ impl PairRef<'_> {
 }
 
 /// One side of a pair now.
-pub(crate) struct Now {
-    pub contact: Contact,
+pub(crate) struct Now<'b> {
+    pub contact: Cow<'b, Contact>,
     pub changed: bool,
     pub modified: Option<DateTime<Utc>>,
     pub version: Option<String>,
@@ -57,18 +59,29 @@ pub(crate) struct Now {
 }
 
 impl<'a> Cx<'a> {
-    fn side_now(&self, side: Side, id: &str, base: &Contact) -> Option<Now> {
+    fn side_now<'b>(&self, side: Side, id: &str, base: &'b Contact) -> Option<Now<'b>> {
         let view = self.view(side);
         match view.seen.get(id) {
             Some(Seen::Deleted) => None,
-            Some(Seen::Up(u)) => {
+            Some(seen) => {
+                let u = seen.upsert()?;
+                if u.presence == Presence::Full && u.contact == *base {
+                    // A full listing of an unchanged record: nothing to rebuild.
+                    return Some(Now {
+                        contact: Cow::Borrowed(base),
+                        changed: false,
+                        modified: u.modified,
+                        version: u.version.clone(),
+                        access: u.access,
+                    });
+                }
                 let contact = current(base, u, &self.keys);
                 let changed = self
                     .keys
                     .iter()
                     .any(|k| !same_key(k, base.get(k), contact.get(k)));
                 Some(Now {
-                    contact,
+                    contact: Cow::Owned(contact),
                     changed,
                     modified: u.modified,
                     version: u.version.clone(),
@@ -77,7 +90,7 @@ impl<'a> Cx<'a> {
             }
             None if view.absence_is_delete => None,
             None => Some(Now {
-                contact: base.clone(),
+                contact: Cow::Borrowed(base),
                 changed: false,
                 modified: None,
                 version: None,
@@ -173,7 +186,7 @@ impl<'a> Cx<'a> {
                 pair,
                 p,
                 Side::Exchange,
-                c.contact,
+                c.contact.into_owned(),
                 "deleted in Exchange but edited in Pipeliner; the edit wins",
             ),
             SyncType::Bidirectional if s.delete_protection => self.keep_and_tombstone(
@@ -200,7 +213,7 @@ impl<'a> Cx<'a> {
                 pair,
                 p,
                 Side::Crm,
-                e.contact,
+                e.contact.into_owned(),
                 "deleted in Pipeliner but edited in Exchange; the edit wins",
             ),
             SyncType::ExchangeToCrm => self.keep_and_tombstone(
@@ -280,11 +293,16 @@ impl<'a> Cx<'a> {
     fn both_present(&mut self, pair: PairKey, p: &PairRef<'_>, e: Now, c: Now) {
         let s = self.input.settings;
         if s.sync_type != SyncType::ExchangeToCrm && !s.in_scope(c.access) {
-            let why = if e.changed {
-                "the Pipeliner contact left your scope; its Exchange edits are not kept"
-            } else {
-                "the Pipeliner contact left your scope"
-            };
+            if e.changed || self.unsynced(&e.contact, &p.base.crm) {
+                // Removing it would lose what a person typed in Exchange: keep it, end the
+                // pair, and tombstone both records so neither is paired or copied again.
+                let why = "the Pipeliner contact left your scope, but the Exchange contact has edits that were never synced, so it is kept";
+                self.keep_and_tombstone(pair, p, Side::Exchange, why);
+                let ids = p.ids();
+                self.emit_tombstone(pair, Side::Crm, p.crm_id, ids, why);
+                return;
+            }
+            let why = "the Pipeliner contact left your scope";
             return self.delete_and_end(pair, p, Side::Exchange, why);
         }
         let rules = Rules {
@@ -304,7 +322,30 @@ impl<'a> Cx<'a> {
             exchange_modified: e.modified,
             crm_modified: c.modified,
         };
-        let merged = merge(&self.keys, &state, &rules);
+        // Nothing changed on either side: nothing to merge, only the snapshot may move.
+        let quiet = !e.changed && !c.changed;
+        if quiet
+            && matches!(p.origin, Origin::Stored)
+            && *e.contact == p.base.exchange
+            && *c.contact == p.base.crm
+            && e.version
+                .as_deref()
+                .is_none_or(|v| Some(v) == p.exchange_version)
+            && c.version
+                .as_deref()
+                .is_none_or(|v| Some(v) == p.crm_version)
+        {
+            return;
+        }
+        let merged = if !quiet {
+            merge(&self.keys, &state, &rules)
+        } else {
+            Merged {
+                exchange_after: e.contact.clone().into_owned(),
+                crm_after: c.contact.clone().into_owned(),
+                ..Merged::default()
+            }
+        };
         let ids = p.ids();
         self.emit_conflicts(merged.conflicts, ids);
         let wrote = !merged.to_exchange.is_empty() || !merged.to_crm.is_empty();

@@ -28,10 +28,8 @@ impl<'a> Cx<'a> {
                 .view(side)
                 .seen
                 .iter()
-                .filter_map(|(id, s)| match s {
-                    Seen::Up(u) if u.intent.is_some() => Some((*id, u.clone())),
-                    _ => None,
-                })
+                .filter_map(|(id, s)| s.to_cow().map(|u| (*id, u)))
+                .filter(|(_, u)| u.intent.is_some())
                 .filter(|(id, _)| self.input.links.position(side, id).is_none())
                 .collect();
             for (id, u) in found {
@@ -57,7 +55,7 @@ impl<'a> Cx<'a> {
                     let view = self.view(side);
                     match view.seen.get(partner) {
                         Some(Seen::Deleted) => true,
-                        Some(Seen::Up(_)) => false,
+                        Some(_) => false,
                         None => view.absence_is_delete,
                     }
                 });
@@ -142,10 +140,7 @@ impl<'a> Cx<'a> {
         let view = self.view(side);
         view.seen
             .iter()
-            .filter_map(|(id, s)| match s {
-                Seen::Up(u) => Some((*id, u.clone())),
-                Seen::Deleted => None,
-            })
+            .filter_map(|(id, s)| s.to_cow().map(|u| (*id, u)))
             .filter(|(id, u)| {
                 self.input.links.position(side, id).is_none()
                     && !self.consumed.contains(&(side, *id))

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::sync::contact::Contact;
+use crate::sync::contact::{Contact, FieldKey};
 use crate::sync::input::{Listing, PlanInput, Presence, Side, SideChanges, Upsert};
 use crate::sync::output::{JournalKind, Plan};
 
@@ -12,10 +12,32 @@ use super::emit;
 
 /// One id's news.
 pub(crate) enum Seen<'a> {
-    /// Created or changed.
-    Up(Cow<'a, Upsert>),
+    /// Created or changed, reported once.
+    Up(&'a Upsert),
+    /// Created or changed, reported several times and combined.
+    Combined(Box<Upsert>),
     /// Deleted.
     Deleted,
+}
+
+impl<'a> Seen<'a> {
+    /// The upsert, if the record was not deleted.
+    pub fn upsert(&self) -> Option<&Upsert> {
+        match self {
+            Seen::Up(u) => Some(u),
+            Seen::Combined(u) => Some(u),
+            Seen::Deleted => None,
+        }
+    }
+
+    /// The upsert, borrowed from the input where possible.
+    pub fn to_cow(&self) -> Option<Cow<'a, Upsert>> {
+        match self {
+            Seen::Up(u) => Some(Cow::Borrowed(*u)),
+            Seen::Combined(u) => Some(Cow::Owned((**u).clone())),
+            Seen::Deleted => None,
+        }
+    }
 }
 
 /// A side's changes, indexed.
@@ -35,14 +57,12 @@ impl<'a> SideView<'a> {
     ) -> Self {
         let mut seen: BTreeMap<&'a str, Seen<'a>> = BTreeMap::new();
         for u in &changes.upserts {
-            match seen.remove(u.id.as_str()) {
-                Some(Seen::Up(prev)) => {
-                    seen.insert(&u.id, Seen::Up(Cow::Owned(combine(prev.into_owned(), u))));
-                }
-                _ => {
-                    seen.insert(&u.id, Seen::Up(Cow::Borrowed(u)));
-                }
-            }
+            let prev = seen.remove(u.id.as_str()).and_then(|s| s.to_cow());
+            let entry = match prev {
+                Some(prev) => Seen::Combined(Box::new(combine(prev.into_owned(), u))),
+                None => Seen::Up(u),
+            };
+            seen.insert(&u.id, entry);
         }
         for id in &changes.deletes {
             seen.insert(id, Seen::Deleted);
@@ -90,18 +110,17 @@ fn combine(mut prev: Upsert, next: &Upsert) -> Upsert {
 }
 
 /// A side's current values: the last known ones with the upsert's fields laid over them.
-pub(crate) fn current(
-    base: &Contact,
-    upsert: &Upsert,
-    keys: &[crate::sync::contact::FieldKey],
-) -> Contact {
+pub(crate) fn current(base: &Contact, upsert: &Upsert, keys: &[FieldKey]) -> Contact {
     match &upsert.presence {
         Presence::Full => {
-            let mut c = Contact::default();
-            for k in keys {
-                c.set(k, upsert.contact.get(k));
+            let mut c = upsert.contact.clone();
+            if !c.custom.is_empty() {
+                c.custom.retain(|name, _| {
+                    keys.iter()
+                        .any(|k| matches!(k, FieldKey::Custom(n) if n == name))
+                });
             }
-            c.compact_slots();
+            c.tidy();
             c
         }
         Presence::Partial(present) => {

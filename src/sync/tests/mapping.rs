@@ -38,7 +38,7 @@ fn full_contact() -> Contact {
 
 fn upsert_of(change: Change) -> crate::sync::Upsert {
     match change {
-        Change::Upsert(u) => u,
+        Change::Upsert(u) => *u,
         Change::Delete(id) => panic!("unexpected delete of {id}"),
     }
 }

@@ -95,7 +95,7 @@ pub fn creates(p: &Plan, side: crate::sync::Side) -> Vec<&Contact> {
     p.actions(side)
         .iter()
         .filter_map(|a| match a {
-            Action::Create { contact, .. } => Some(contact),
+            Action::Create { contact, .. } => Some(&**contact),
             _ => None,
         })
         .collect()

@@ -2,8 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::world::{group_of, World, FIELDS};
-use crate::sync::contact::FieldKey;
+use super::world::{fields, group_of, mapping, World};
 use crate::sync::input::Side;
 use crate::sync::normalize::same_key;
 use crate::sync::settings::SyncType;
@@ -26,15 +25,15 @@ impl World {
         let mut held = BTreeSet::new();
         for store in [&self.exchange, &self.crm] {
             for rec in store.recs.values() {
-                for f in crate::sync::contact::Field::ALL {
-                    if let Some(v) = rec.contact.field(f) {
-                        held.insert((group_of(f), v.to_owned()));
+                for k in mapping().keys() {
+                    if let Some(v) = rec.contact.get(&k) {
+                        held.insert((group_of(&k), v.to_owned()));
                     }
                 }
             }
         }
         for (g, v) in &self.live {
-            if !held.contains(&(*g, v.clone())) && !self.journaled_losses.contains(v) {
+            if !held.contains(&(g.clone(), v.clone())) && !self.journaled_losses.contains(v) {
                 return Err(format!(
                     "typed value {v:?} ({g:?}) was lost without a journaled conflict"
                 ));
@@ -71,12 +70,15 @@ impl World {
                     l.exchange_id, l.crm_id
                 ));
             };
+            let mode = self.settings.sync_type;
+            if mode != SyncType::ExchangeToCrm && !self.settings.in_scope(c.access) {
+                return Err(format!("{} is linked while outside the scope", l.crm_id));
+            }
             if self.settings.sync_type == SyncType::Bidirectional {
-                for f in FIELDS {
-                    let k = FieldKey::Std(f);
+                for k in fields() {
                     if !same_key(&k, e.contact.get(&k), c.contact.get(&k)) {
                         return Err(format!(
-                            "linked pair {} / {} differs on {f:?}",
+                            "linked pair {} / {} differs on {k:?}",
                             l.exchange_id, l.crm_id
                         ));
                     }
@@ -102,8 +104,9 @@ impl World {
             }
         }
         if mode != SyncType::ExchangeToCrm {
-            for id in self.crm.recs.keys() {
-                if !seen_c.contains(id) && !tomb(Side::Crm, id) {
+            for (id, rec) in &self.crm.recs {
+                let in_scope = self.settings.in_scope(rec.access);
+                if in_scope && !seen_c.contains(id) && !tomb(Side::Crm, id) {
                     return Err(format!(
                         "Pipeliner contact {id} is neither linked nor tombstoned"
                     ));

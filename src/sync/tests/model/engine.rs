@@ -10,7 +10,6 @@ use crate::sync::contact::Contact;
 use crate::sync::input::{
     IntentId, LinkSet, Listing, PendingIntent, PlanInput, SideChanges, Upsert,
 };
-use crate::sync::mapping::Mapping;
 use crate::sync::output::{Action, LinkChange, PairKey, Plan, RecordId};
 use crate::sync::settings::Access;
 use crate::sync::{Link, Presence, Side};
@@ -22,7 +21,7 @@ fn upsert(id: &str, rec: &Rec, presence: Presence) -> Upsert {
         presence,
         version: Some(format!("{}", rec.modified)),
         modified: Some(super::super::support::t(rec.modified)),
-        access: Access::Owner,
+        access: rec.access,
         intent: rec.marker.clone(),
     }
 }
@@ -115,7 +114,7 @@ impl World {
             intents: self.intents.clone(),
             refusals: self.refusals.values().cloned().collect(),
             settings: self.settings,
-            mapping: Mapping::default(),
+            mapping: super::world::mapping(),
             required_crm_fields: self.required.clone(),
             first_sync,
             deletes_confirmed: true,
@@ -204,7 +203,7 @@ impl World {
                         id: intent.clone(),
                         target: side,
                         source_id,
-                        contact: contact.clone(),
+                        contact: (**contact).clone(),
                     });
                 }
                 let source_id = sources.get(pair).cloned().unwrap_or_default();
@@ -213,13 +212,14 @@ impl World {
                     .recs
                     .get(&source_id)
                     .map_or(0, |r| r.origin);
-                let mut contact: Contact = contact.clone();
+                let mut contact: Contact = (**contact).clone();
                 contact.compact_slots();
                 let rec = Rec {
                     contact,
                     marker: Some(intent.clone()),
                     origin,
                     modified: clock,
+                    access: Access::Owner,
                 };
                 let tag = if side == Side::Exchange { "e" } else { "c" };
                 let store = self.store(side);

@@ -10,8 +10,10 @@ mod world;
 use proptest::prelude::*;
 
 use crate::sync::input::Side;
-use crate::sync::settings::{ConflictPolicy, Settings, SyncPreference, SyncType, Thresholds};
-use world::{World, FIELDS};
+use crate::sync::settings::{
+    Access, ConflictPolicy, Settings, SyncPreference, SyncType, Thresholds,
+};
+use world::{fields, World};
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -33,6 +35,10 @@ enum Op {
         fail_after: Option<usize>,
         full_exchange: bool,
     },
+    Reassign {
+        pick: usize,
+        access: Access,
+    },
 }
 
 fn side() -> impl Strategy<Value = Side> {
@@ -40,7 +46,7 @@ fn side() -> impl Strategy<Value = Side> {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let field = 0..FIELDS.len();
+    let field = 0..fields().len();
     prop_oneof![
         3 => (side(), prop::collection::vec(field.clone(), 1..5), prop::option::weighted(0.4, 0..3u8))
             .prop_map(|(side, fields, shared_email)| Op::Create { side, fields, shared_email }),
@@ -49,6 +55,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (side(), any::<usize>()).prop_map(|(side, pick)| Op::Delete { side, pick }),
         4 => (prop::option::weighted(0.3, 0..6usize), prop::bool::weighted(0.15))
             .prop_map(|(fail_after, full_exchange)| Op::Cycle { fail_after, full_exchange }),
+        1 => (any::<usize>(), prop_oneof![Just(Access::Owner), Just(Access::Editor), Just(Access::Viewer)])
+            .prop_map(|(pick, access)| Op::Reassign { pick, access }),
     ]
 }
 
@@ -66,12 +74,16 @@ fn settings() -> impl Strategy<Value = (Settings, bool)> {
             Just(ConflictPolicy::CrmWins)
         ],
         prop::bool::weighted(0.25),
+        prop_oneof![
+            Just(SyncPreference::Owned),
+            Just(SyncPreference::Accessible)
+        ],
     )
         .prop_map(
-            |(sync_type, delete_protection, conflict_policy, require_surname)| {
+            |(sync_type, delete_protection, conflict_policy, require_surname, sync_preference)| {
                 let s = Settings {
                     sync_type,
-                    sync_preference: SyncPreference::Owned,
+                    sync_preference,
                     delete_protection,
                     conflict_policy,
                     thresholds: Thresholds::default(),
@@ -88,14 +100,17 @@ fn apply(w: &mut World, op: &Op) {
             fields,
             shared_email,
         } => {
-            let fields: Vec<_> = fields.iter().map(|i| FIELDS[*i]).collect();
-            w.person_create(*side, &fields, *shared_email);
+            let all = world::fields();
+            let picked: Vec<_> = fields.iter().map(|i| all[*i].clone()).collect();
+            w.person_create(*side, &picked, *shared_email);
         }
         Op::Edit { side, pick, edits } => {
-            let edits: Vec<_> = edits.iter().map(|(i, c)| (FIELDS[*i], *c)).collect();
+            let all = world::fields();
+            let edits: Vec<_> = edits.iter().map(|(i, c)| (all[*i].clone(), *c)).collect();
             w.person_edit(*side, *pick, &edits);
         }
         Op::Delete { side, pick } => w.person_delete(*side, *pick),
+        Op::Reassign { pick, access } => w.reassign(*pick, *access),
         Op::Cycle {
             fail_after,
             full_exchange,

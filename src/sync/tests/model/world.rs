@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::sync::contact::{Contact, Field, FieldKey};
 use crate::sync::input::{IntentId, Link, PendingIntent, Refusal, Side, Tombstone};
-use crate::sync::settings::Settings;
+use crate::sync::mapping::{CustomMapping, Mapping};
+use crate::sync::settings::{Access, Settings};
 
 /// Fields people edit in the model (a mix of plain fields and slot groups).
 pub const FIELDS: [Field; 9] = [
@@ -21,6 +22,26 @@ pub const FIELDS: [Field; 9] = [
     Field::Notes,
 ];
 
+/// The custom mapping the model uses besides the standard fields.
+pub fn mapping() -> Mapping {
+    Mapping {
+        custom: vec![CustomMapping {
+            name: "department".into(),
+            exchange: "department".into(),
+            pipeliner: "cf_department".into(),
+        }],
+    }
+}
+
+/// Every field people edit in the model: [`FIELDS`] and the custom one.
+pub fn fields() -> Vec<FieldKey> {
+    FIELDS
+        .iter()
+        .map(|f| FieldKey::Std(*f))
+        .chain([FieldKey::Custom("department".into())])
+        .collect()
+}
+
 /// A record on one side.
 #[derive(Clone, Debug)]
 pub struct Rec {
@@ -30,6 +51,8 @@ pub struct Rec {
     /// The person-made record this one stems from.
     pub origin: u32,
     pub modified: i64,
+    /// The user's access (Pipeliner records only).
+    pub access: Access,
 }
 
 /// What the next listing reports for an id.
@@ -108,14 +131,17 @@ pub struct World {
     pub next_origin: u32,
     pub next_value: u32,
     /// Values people typed that no later person action replaced or deleted, by group.
-    pub live: BTreeSet<(Field, String)>,
+    pub live: BTreeSet<(FieldKey, String)>,
     /// Values journaled as the losing side of a conflict.
     pub journaled_losses: BTreeSet<String>,
 }
 
 /// The group a field belongs to, named by its first field.
-pub fn group_of(f: Field) -> Field {
-    f.group()[0]
+pub fn group_of(k: &FieldKey) -> FieldKey {
+    match k {
+        FieldKey::Std(f) => FieldKey::Std(f.group()[0]),
+        FieldKey::Custom(_) => k.clone(),
+    }
 }
 
 impl World {
@@ -149,10 +175,10 @@ impl World {
         }
     }
 
-    pub fn fresh_value(&mut self, f: Field) -> String {
+    pub fn fresh_value(&mut self, k: &FieldKey) -> String {
         self.next_value += 1;
         let n = self.next_value;
-        match f.kind() {
+        match k.kind() {
             crate::sync::contact::ValueKind::Email => format!("u{n}@x.example"),
             crate::sync::contact::ValueKind::Phone => format!("+1 {n}"),
             crate::sync::contact::ValueKind::Text => format!("v{n}"),
@@ -160,18 +186,18 @@ impl World {
     }
 
     /// A person creates a contact.
-    pub fn person_create(&mut self, side: Side, fields: &[Field], shared_email: Option<u8>) {
+    pub fn person_create(&mut self, side: Side, fields: &[FieldKey], shared_email: Option<u8>) {
         self.clock += 1;
         let mut c = Contact::default();
-        let fields: BTreeSet<Field> = fields.iter().copied().collect();
-        for f in &fields {
-            let v = self.fresh_value(*f);
-            c.set(&FieldKey::Std(*f), Some(&v));
-            self.live.insert((group_of(*f), v));
+        let fields: BTreeSet<&FieldKey> = fields.iter().collect();
+        for k in fields {
+            let v = self.fresh_value(k);
+            c.set(k, Some(&v));
+            self.live.insert((group_of(k), v));
         }
         if let Some(k) = shared_email {
             if let Some(old) = c.email1.take() {
-                self.live.remove(&(Field::Email1, old));
+                self.live.remove(&(FieldKey::Std(Field::Email1), old));
             }
             c.email1 = Some(format!("shared{k}@x.example"));
         }
@@ -182,39 +208,60 @@ impl World {
             marker: None,
             origin: self.next_origin,
             modified: self.clock,
+            access: Access::Owner,
         };
         let tag = if side == Side::Exchange { "e" } else { "c" };
         self.store(side).insert(tag, rec);
     }
 
     /// A person edits some fields of a contact (a `None` value clears).
-    pub fn person_edit(&mut self, side: Side, pick: usize, edits: &[(Field, bool)]) {
+    pub fn person_edit(&mut self, side: Side, pick: usize, edits: &[(FieldKey, bool)]) {
         self.clock += 1;
         let Some(id) = self.store(side).pick(pick) else {
             return;
         };
         let mut changed = BTreeSet::new();
         for (f, clear) in edits {
-            let new = (!clear).then(|| self.fresh_value(*f));
+            let new = (!clear).then(|| self.fresh_value(f));
             let clock = self.clock;
             let Some(rec) = self.store(side).recs.get_mut(&id) else {
                 return;
             };
-            if let Some(old) = rec.contact.field(*f).map(str::to_owned) {
-                self.live.remove(&(group_of(*f), old));
+            if let Some(old) = rec.contact.get(f).map(str::to_owned) {
+                self.live.remove(&(group_of(f), old));
             }
             let Some(rec) = self.store(side).recs.get_mut(&id) else {
                 return;
             };
-            rec.contact.set(&FieldKey::Std(*f), new.as_deref());
+            rec.contact.set(f, new.as_deref());
             rec.contact.compact_slots();
             rec.modified = clock;
             if let Some(v) = new {
-                self.live.insert((group_of(*f), v));
+                self.live.insert((group_of(f), v));
             }
-            changed.extend(f.group().iter().map(|g| FieldKey::Std(*g)));
+            match f {
+                FieldKey::Std(std) => changed.extend(std.group().iter().map(|g| FieldKey::Std(*g))),
+                FieldKey::Custom(_) => {
+                    changed.insert(f.clone());
+                }
+            }
         }
         self.store(side).note(&id, Log::Changed(changed));
+    }
+
+    /// Someone changes the owner or sharing of a Pipeliner contact.
+    pub fn reassign(&mut self, pick: usize, access: Access) {
+        self.clock += 1;
+        let clock = self.clock;
+        let Some(id) = self.crm.pick(pick) else {
+            return;
+        };
+        let Some(rec) = self.crm.recs.get_mut(&id) else {
+            return;
+        };
+        rec.access = access;
+        rec.modified = clock;
+        self.crm.note(&id, Log::Changed(BTreeSet::new()));
     }
 
     /// A person deletes a contact.
@@ -226,9 +273,9 @@ impl World {
         let Some(rec) = self.store(side).recs.remove(&id) else {
             return;
         };
-        for f in crate::sync::contact::Field::ALL {
-            if let Some(v) = rec.contact.field(f) {
-                self.live.remove(&(group_of(f), v.to_owned()));
+        for k in mapping().keys() {
+            if let Some(v) = rec.contact.get(&k) {
+                self.live.remove(&(group_of(&k), v.to_owned()));
             }
         }
         self.store(side).note(&id, Log::Deleted);
