@@ -6,18 +6,67 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 
 const FIRST: &[&str] = &[
-    "Ada", "Alan", "Grace", "Linus", "Barbara", "Ken", "Margaret", "Dennis", "Frances", "Edsger",
-    "Katherine", "Donald", "Radia", "Tim", "Hedy", "John", "Sophie", "Niklaus", "Joan", "Brian",
+    "Ada",
+    "Alan",
+    "Grace",
+    "Linus",
+    "Barbara",
+    "Ken",
+    "Margaret",
+    "Dennis",
+    "Frances",
+    "Edsger",
+    "Katherine",
+    "Donald",
+    "Radia",
+    "Tim",
+    "Hedy",
+    "John",
+    "Sophie",
+    "Niklaus",
+    "Joan",
+    "Brian",
 ];
 const LAST: &[&str] = &[
-    "Lovelace", "Turing", "Hopper", "Torvalds", "Liskov", "Thompson", "Hamilton", "Ritchie",
-    "Allen", "Dijkstra", "Johnson", "Knuth", "Perlman", "Berners-Lee", "Lamarr", "Backus",
-    "Wilson", "Wirth", "Clarke", "Kernighan",
+    "Lovelace",
+    "Turing",
+    "Hopper",
+    "Torvalds",
+    "Liskov",
+    "Thompson",
+    "Hamilton",
+    "Ritchie",
+    "Allen",
+    "Dijkstra",
+    "Johnson",
+    "Knuth",
+    "Perlman",
+    "Berners-Lee",
+    "Lamarr",
+    "Backus",
+    "Wilson",
+    "Wirth",
+    "Clarke",
+    "Kernighan",
 ];
 const COMPANIES: &[&str] = &[
-    "Northwind", "Contoso", "Fabrikam", "Tailspin", "Woodgrove", "Litware", "Adatum", "Proseware",
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Tailspin",
+    "Woodgrove",
+    "Litware",
+    "Adatum",
+    "Proseware",
 ];
-const POSITIONS: &[&str] = &["CEO", "CTO", "Buyer", "Engineer", "Sales lead", "Office manager"];
+const POSITIONS: &[&str] = &[
+    "CEO",
+    "CTO",
+    "Buyer",
+    "Engineer",
+    "Sales lead",
+    "Office manager",
+];
 const CITIES: &[&str] = &["Oslo", "Vienna", "Lisbon", "Dublin", "Bratislava", "Austin"];
 
 /// One sample person.

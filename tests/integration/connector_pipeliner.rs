@@ -184,7 +184,11 @@ async fn batch_writes_report_each_item_and_skip_own_webhooks() {
     );
     let contact = f.client.contact(&created).await.unwrap();
     assert_eq!(contact["last_name"], "Lovelace");
-    let deleted = f.client.batch_delete(&[created.clone()]).await.unwrap();
+    let deleted = f
+        .client
+        .batch_delete(std::slice::from_ref(&created))
+        .await
+        .unwrap();
     assert_eq!(deleted[0].as_ref().unwrap(), &created);
     let contact = f.client.contact(&created).await.unwrap();
     assert_eq!(contact["is_deleted"], true);

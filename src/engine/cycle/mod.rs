@@ -215,7 +215,7 @@ impl SyncCycle {
                                 .split_once(':')
                                 .map(|(_, s)| s.to_owned())
                                 .unwrap_or_default(),
-                            contact: contact.clone(),
+                            contact: (**contact).clone(),
                         });
                     }
                 }
@@ -303,7 +303,7 @@ impl SyncCycle {
                             if let Change::Upsert(mut upsert) = read.change {
                                 upsert.intent = Some(intent.id.clone());
                                 exchange.upserts.retain(|u| u.id != upsert.id);
-                                exchange.upserts.push(upsert);
+                                exchange.upserts.push(*upsert);
                             }
                         }
                     }
@@ -363,7 +363,7 @@ impl SyncCycle {
             if let Ok(read) = read {
                 changes.upserts.retain(|u| &u.id != id);
                 match read.change {
-                    Change::Upsert(upsert) => changes.upserts.push(upsert),
+                    Change::Upsert(upsert) => changes.upserts.push(*upsert),
                     Change::Delete(id) => changes.deletes.push(id),
                 }
             }

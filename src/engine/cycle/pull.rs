@@ -38,7 +38,7 @@ pub struct CrmPull {
 
 fn add(changes: &mut SideChanges, change: Change) {
     match change {
-        Change::Upsert(upsert) => changes.upserts.push(upsert),
+        Change::Upsert(upsert) => changes.upserts.push(*upsert),
         Change::Delete(id) => changes.deletes.push(id),
     }
 }
