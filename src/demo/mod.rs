@@ -2,3 +2,4 @@
 //! so a newcomer sees real sync without any account.
 
 pub mod sample;
+pub mod world;

@@ -113,6 +113,7 @@ impl UserSync {
             return;
         }
         self.running = Some(trigger);
+        tracing::debug!(space = %self.space, user = %self.user, ?trigger, "sync cycle starting");
         let (store, space, user) = (
             self.deps.store.clone(),
             self.space.clone(),
@@ -131,6 +132,7 @@ impl UserSync {
     }
 
     fn announce(&self, trigger: Trigger, outcome: CycleOutcome) {
+        tracing::debug!(space = %self.space, user = %self.user, ?trigger, ?outcome, "sync cycle ended");
         let _ = self.deps.events.send(CycleEvent {
             space: self.space.clone(),
             user: self.user.clone(),

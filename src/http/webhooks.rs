@@ -141,7 +141,8 @@ async fn take_notifications(
             Ok(Ok(users)) => {
                 if let Some(engine) = &state.engine {
                     for (space, user) in users {
-                        engine.notify(&space, &user).await;
+                        let running = engine.notify(&space, &user).await;
+                        tracing::debug!(space = %space, user = %user, running, "change notification routed");
                     }
                 }
             }

@@ -213,7 +213,11 @@ async fn unknown_spaces_are_not_found_on_every_route() {
 async fn the_integration_switch_gates_activation_and_sync_without_losing_anything() {
     let server = TestServer::start().await;
     server
-        .call(Method::POST, "/api/v1/spaces", Some(space_body("acme")))
+        .call(
+            Method::POST,
+            "/api/v1/spaces",
+            Some(server.world.space_body("acme")),
+        )
         .await;
     let activate = || {
         server.call(

@@ -26,18 +26,29 @@ async fn activation_creates_then_reconfigures_and_reports_that_no_sync_ran() {
     let activated_at = user["activated_at"].clone();
 
     let mut body = user_body("jane@acme.com", "crm_to_exchange");
-    body["pipeliner_user_id"] = json!("client-42");
     body["settings"]["sync_preference"] = json!("accessible");
-    body["settings"]["folder"] = json!({ "existing": "AAMkADfolder" });
-    body["credentials"] = json!({ "password": "ONPREM-PASSWORD", "ews_url": "https://mail.acme.com/EWS/Exchange.asmx", "domain": "ACME" });
+    let folder = server
+        .world
+        .graph()
+        .create_folder("jane@acme.com", "Customers")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    body["settings"]["folder"] = json!({ "existing": folder });
+    let client = server
+        .world
+        .crm()
+        .contacts(exsync::demo::world::PIPELINER_SPACE, false)
+        .unwrap();
+    assert!(client.is_empty());
+    body.as_object_mut().unwrap().remove("pipeliner_user_id");
     let (status, user) = server.call(Method::PUT, JANE, Some(body)).await;
     assert_eq!(status, StatusCode::OK, "{user}");
     assert_eq!(user["activated_at"], activated_at);
-    assert_eq!(user["pipeliner_user_id"], "client-42");
     assert_eq!(user["settings"]["sync_preference"], "accessible");
-    assert_eq!(user["settings"]["folder"]["existing"], "AAMkADfolder");
-    assert_eq!(user["credentials"]["password_set"], true);
-    assert!(user["credentials"].get("password").is_none());
+    assert_eq!(user["settings"]["folder"]["existing"], folder.as_str());
+    assert!(user["credentials"].is_null());
 
     let (status, list) = server.get("/api/v1/spaces/acme/users").await;
     assert_eq!(status, StatusCode::OK);
@@ -266,6 +277,97 @@ async fn pause_resume_sync_and_deactivate_move_the_state() {
         &server
             .call(Method::DELETE, "/api/v1/spaces/acme/users/ghost", None)
             .await,
+        StatusCode::NOT_FOUND,
+        "user_not_found",
+    );
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn activation_tests_the_connection_and_names_what_to_fix() {
+    let server = TestServer::start().await;
+    enabled_space(&server, "acme").await;
+    let answer = server
+        .put(
+            "/api/v1/spaces/acme/users/ghost",
+            user_body("ghost@acme.com", "bidirectional"),
+        )
+        .await;
+    assert_error(
+        &answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "mailbox_or_folder_not_found",
+    );
+    server
+        .world
+        .graph()
+        .add_mailbox(exsync::demo::world::TENANT, "ghost@acme.com");
+    let answer = server
+        .put(
+            "/api/v1/spaces/acme/users/ghost",
+            user_body("ghost@acme.com", "bidirectional"),
+        )
+        .await;
+    assert_error(
+        &answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "pipeliner_user_not_found",
+    );
+    let mut body = user_body("jane@acme.com", "bidirectional");
+    body["settings"]["folder"] = json!({ "existing": "no-such-folder" });
+    assert_error(
+        &server.put(JANE, body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "mailbox_or_folder_not_found",
+    );
+    let mut body = user_body("jane@acme.com", "bidirectional");
+    body["pipeliner_user_id"] = json!("not-a-client");
+    assert_error(
+        &server.put(JANE, body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "pipeliner_user_not_found",
+    );
+    let (_, list) = server.get("/api/v1/spaces/acme/users").await;
+    assert_eq!(list, json!([]), "failed connection tests store nothing");
+
+    let (status, _) = server
+        .call(
+            Method::PATCH,
+            "/api/v1/spaces/acme",
+            Some(json!({ "microsoft": { "client_secret": "wrong-secret" } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let answer = server
+        .put(JANE, user_body("jane@acme.com", "bidirectional"))
+        .await;
+    assert_error(
+        &answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "graph_sign_in_failed",
+    );
+    assert!(answer.1["message"]
+        .as_str()
+        .unwrap()
+        .contains("client secret"));
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn on_premises_credentials_are_refused_until_ews_is_supported() {
+    let server = TestServer::start().await;
+    enabled_space(&server, "acme").await;
+    let mut body = user_body("jane@acme.com", "bidirectional");
+    body["credentials"] = json!({ "password": "ONPREM-PASSWORD", "ews_url": "https://mail.acme.com/EWS/Exchange.asmx", "domain": "ACME" });
+    let answer = server.put(JANE, body).await;
+    assert_error(
+        &answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "ews_not_supported",
+    );
+    assert!(!answer.1.to_string().contains("ONPREM-PASSWORD"));
+    assert_error(
+        &server.get(JANE).await,
         StatusCode::NOT_FOUND,
         "user_not_found",
     );

@@ -77,30 +77,29 @@ async fn graph_notifications_are_accepted_at_once_and_bad_bodies_refused() {
 async fn pipeliner_deliveries_need_the_space_signature() {
     let server = TestServer::start().await;
     enabled_space(&server, "acme").await;
-    let token = server.token.clone();
-    let dir = server.stop().await;
-    {
-        let store = Store::open(dir.path(), None).unwrap();
-        let space = SpaceId::parse("acme").unwrap();
-        let signature = store
-            .seal(
-                &signature_context(&space),
-                &SecretString::from(SIGNATURE.to_owned()),
-            )
-            .unwrap();
-        store
-            .put_space_hook(
-                &space,
-                &SpaceHookRecord {
-                    webhook_id: "hook-1".into(),
-                    url: "http://127.0.0.1/webhooks/pipeliner/acme".into(),
-                    signature,
-                },
-            )
-            .unwrap();
-        store.flush().unwrap();
-    }
-    let server = TestServer::start_in(dir, token).await;
+    let server = server
+        .restart_after(|dir| {
+            let store = Store::open(dir, None).unwrap();
+            let space = SpaceId::parse("acme").unwrap();
+            let signature = store
+                .seal(
+                    &signature_context(&space),
+                    &SecretString::from(SIGNATURE.to_owned()),
+                )
+                .unwrap();
+            store
+                .put_space_hook(
+                    &space,
+                    &SpaceHookRecord {
+                        webhook_id: "hook-1".into(),
+                        url: "http://127.0.0.1/webhooks/pipeliner/acme".into(),
+                        signature,
+                    },
+                )
+                .unwrap();
+            store.flush().unwrap();
+        })
+        .await;
     let body = br#"[{"event":"Contact.Update","entity":{"id":"c1"}}]"#;
     let deliver = |signature: String, path: &'static str| {
         server

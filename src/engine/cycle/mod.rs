@@ -31,6 +31,9 @@ use crate::sync::{
     Thresholds,
 };
 
+/// Pipeliner fields exsync fills on every create whatever the mapping says.
+const FILLED_BY_EXSYNC: &[&str] = &["owner_id"];
+
 /// The path of a mailbox folder below the Graph root.
 pub(crate) fn folders_path(user_path: &str, folder: &str) -> String {
     format!("{user_path}/contactFolders/{}", urlencode(folder))
@@ -112,11 +115,15 @@ impl SyncCycle {
         let mapping = Mapping {
             custom: space.custom_mappings.clone(),
         };
-        let required = clients
+        // exsync sets the owner itself on every create; the rest must come from the mapping.
+        let required: Vec<String> = clients
             .pipeliner
             .required_contact_fields()
             .await
-            .map_err(pipeliner_failed)?;
+            .map_err(pipeliner_failed)?
+            .into_iter()
+            .filter(|field| !FILLED_BY_EXSYNC.contains(&field.as_str()))
+            .collect();
         let (exchange, crm) = join(
             pull::pull_exchange(
                 &clients.graph,

@@ -32,7 +32,7 @@ pub(crate) fn segments(path: &str) -> Vec<String> {
     path.trim_matches('/')
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| percent_decode(s))
+        .map(percent_decode)
         .collect()
 }
 
@@ -120,6 +120,7 @@ fn check_tenant(state: &mut State, tenant: &str, mailbox: &str) -> Result<(), Gr
 }
 
 /// Runs one request (not `$batch`, not `POST /subscriptions`).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn execute(
     core: &Core,
     state: &mut State,

@@ -327,11 +327,14 @@ impl State {
         Ok(contact.folder)
     }
 
-    /// A contact as Graph renders it.
+    /// A contact as Graph renders it: every v1.0 property, `null` or empty when unset.
     pub fn contact_json(&mut self, address: &str, id: &str) -> Result<Value, GraphFault> {
         let mailbox = self.mailbox(address)?;
         let contact = mailbox.contacts.get(id).ok_or_else(not_found)?;
-        let mut body = contact.body.clone();
+        let mut body = contact_template();
+        for (key, value) in &contact.body {
+            body.insert(key.clone(), value.clone());
+        }
         let change_key = body
             .get("changeKey")
             .and_then(Value::as_str)
@@ -340,6 +343,53 @@ impl State {
         body.insert("@odata.etag".into(), json!(format!("W/\"{change_key}\"")));
         Ok(Value::Object(body))
     }
+}
+
+/// Every property of a v1.0 contact, unset.
+fn contact_template() -> Map<String, Value> {
+    let mut body = Map::new();
+    for key in [
+        "birthday",
+        "fileAs",
+        "displayName",
+        "givenName",
+        "initials",
+        "middleName",
+        "nickName",
+        "surname",
+        "title",
+        "yomiGivenName",
+        "yomiSurname",
+        "yomiCompanyName",
+        "generation",
+        "jobTitle",
+        "companyName",
+        "department",
+        "officeLocation",
+        "profession",
+        "businessHomePage",
+        "assistantName",
+        "manager",
+        "mobilePhone",
+        "spouseName",
+        "personalNotes",
+    ] {
+        body.insert(key.into(), Value::Null);
+    }
+    for key in [
+        "categories",
+        "imAddresses",
+        "homePhones",
+        "businessPhones",
+        "children",
+        "emailAddresses",
+    ] {
+        body.insert(key.into(), json!([]));
+    }
+    for key in ["homeAddress", "businessAddress", "otherAddress"] {
+        body.insert(key.into(), json!({}));
+    }
+    body
 }
 
 fn not_found() -> GraphFault {

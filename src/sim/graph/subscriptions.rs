@@ -86,7 +86,7 @@ pub(crate) async fn create(core: &Core, tenant: &str, body: &Value) -> Result<An
         .as_slice()
     {
         ["users", m, "contactFolders", f, "contacts"] => (m.to_string(), f.to_string()),
-        ["me", ..] | _ => {
+        _ => {
             return Err(GraphFault::bad_request(format!(
                 "Unsupported resource {resource}."
             )))

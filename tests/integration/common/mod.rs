@@ -7,7 +7,9 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use exsync::app::{run, AppError};
+use exsync::clock::SystemClock;
 use exsync::config::{Config, LogFormat};
+use exsync::demo::world::World;
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -42,6 +44,8 @@ pub struct TestServer {
     pub data_dir: Arc<TempDir>,
     /// How it runs.
     pub options: ServerOptions,
+    /// The simulated upstreams spaces can point at (kept across restarts).
+    pub world: Arc<World>,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<actix_web::rt::task::JoinHandle<Result<(), AppError>>>,
@@ -70,8 +74,24 @@ impl TestServer {
         Self::start_with(dir, random_token(), options).await
     }
 
-    /// Starts exsync on `data_dir` with `token` and `options`.
+    /// Starts exsync on `data_dir` with `token` and `options`, with a fresh world of
+    /// simulated upstreams holding the people `jane@acme.com` and `joe@acme.com`.
     pub async fn start_with(data_dir: Arc<TempDir>, token: String, options: ServerOptions) -> Self {
+        let world = World::start(rand::random(), Arc::new(SystemClock), "Acme Inc")
+            .await
+            .expect("simulators start");
+        world.add_person("jane@acme.com");
+        world.add_person("joe@acme.com");
+        Self::start_in_world(data_dir, token, options, Arc::new(world)).await
+    }
+
+    /// Starts exsync on `data_dir` next to an existing world.
+    pub async fn start_in_world(
+        data_dir: Arc<TempDir>,
+        token: String,
+        options: ServerOptions,
+        world: Arc<World>,
+    ) -> Self {
         logs::install();
         let listener = TcpListener::bind("127.0.0.1:0").expect("free port");
         let base = format!("http://{}", listener.local_addr().expect("address"));
@@ -95,6 +115,7 @@ impl TestServer {
             token,
             data_dir,
             options,
+            world,
             client: reqwest::Client::new(),
             shutdown: Some(tx),
             task: Some(task),
@@ -130,9 +151,18 @@ impl TestServer {
 
     /// Stops the server and starts a new one on the same data dir and token.
     pub async fn restart(self) -> Self {
-        let (token, options) = (self.token.clone(), self.options);
+        let (token, options, world) = (self.token.clone(), self.options, self.world.clone());
         let dir = self.stop().await;
-        Self::start_with(dir, token, options).await
+        Self::start_in_world(dir, token, options, world).await
+    }
+
+    /// Stops the server and starts it again on the same data dir and world after `between`
+    /// ran on the (released) data dir.
+    pub async fn restart_after(self, between: impl FnOnce(&std::path::Path)) -> Self {
+        let (token, options, world) = (self.token.clone(), self.options, self.world.clone());
+        let dir = self.stop().await;
+        between(dir.path());
+        Self::start_in_world(dir, token, options, world).await
     }
 
     /// Sends a request with the admin token; `body` is sent as JSON when given.
@@ -213,10 +243,14 @@ pub fn user_body(email: &str, sync_type: &str) -> Value {
     })
 }
 
-/// Registers a space with the integration switched on.
+/// Registers a space reaching the server's simulated upstreams, switched on.
 pub async fn enabled_space(server: &TestServer, id: &str) {
     let (status, _) = server
-        .call(Method::POST, "/api/v1/spaces", Some(space_body(id)))
+        .call(
+            Method::POST,
+            "/api/v1/spaces",
+            Some(server.world.space_body(id)),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, _) = server

@@ -38,12 +38,19 @@ impl Rig {
         let rig = Self { world, server };
         let (status, body) = rig
             .server
-            .call(reqwest::Method::POST, "/api/v1/spaces", Some(rig.world.space_body(SPACE)))
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/spaces",
+                Some(rig.world.space_body(SPACE)),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let (status, body) = rig
             .server
-            .put(&format!("/api/v1/spaces/{SPACE}/integration"), json!({ "enabled": true }))
+            .put(
+                &format!("/api/v1/spaces/{SPACE}/integration"),
+                json!({ "enabled": true }),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         rig
@@ -79,7 +86,10 @@ impl Rig {
 pub async fn eventually<F: FnMut() -> bool>(what: &str, limit: Duration, mut check: F) {
     let deadline = tokio::time::Instant::now() + limit;
     while !check() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -87,4 +97,48 @@ pub async fn eventually<F: FnMut() -> bool>(what: &str, limit: Duration, mut che
 /// Settings JSON.
 pub fn settings(sync_type: &str, delete_protection: bool, folder: Value) -> Value {
     json!({ "sync_type": sync_type, "delete_protection": delete_protection, "folder": folder })
+}
+
+impl Rig {
+    /// Waits until `check` holds; on time-out panics with `user`'s status and journal.
+    pub async fn until<F: FnMut() -> bool>(&self, user: &str, what: &str, mut check: F) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while !check() {
+            if tokio::time::Instant::now() >= deadline {
+                panic!(
+                    "timed out waiting until {what}\n{}",
+                    self.explain(user).await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The user's status and newest journal lines, for failure messages.
+    pub async fn explain(&self, user: &str) -> String {
+        let status = self.user(user).await;
+        let events = self
+            .server
+            .get(&format!(
+                "/api/v1/spaces/{SPACE}/users/{user}/events?limit=500"
+            ))
+            .await
+            .1;
+        let lines: Vec<String> = events["items"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .rev()
+                    .take(15)
+                    .map(|e| format!("{} {}", e["kind"], e["message"]))
+                    .collect()
+            })
+            .unwrap_or_default();
+        format!(
+            "status: {}\nrecent events:\n{}",
+            status["status"],
+            lines.join("\n")
+        )
+    }
 }

@@ -1,0 +1,234 @@
+//! Creates, updates and deletes in each direction, per sync type, with and without
+//! delete protection, into a new or an existing folder.
+
+use serde_json::{json, Value};
+
+use super::rig::{eventually, settings, Rig, PATIENCE};
+use crate::common::ServerOptions;
+
+const ANN: &str = "ann@acme.example";
+const FOLDER: &str = "Pipeliner (Acme)";
+
+fn emails(contacts: &[Value]) -> Vec<String> {
+    contacts
+        .iter()
+        .filter_map(|c| {
+            c["email1"]
+                .as_str()
+                .or_else(|| c["emailAddresses"][0]["address"].as_str())
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+fn find<'a>(contacts: &'a [Value], email: &str) -> Option<&'a Value> {
+    contacts.iter().find(|c| {
+        c["email1"].as_str() == Some(email)
+            || c["emailAddresses"][0]["address"].as_str() == Some(email)
+    })
+}
+
+#[actix_web::test]
+async fn bidirectional_sync_creates_updates_and_deletes_both_ways() {
+    let rig = Rig::start(11, ServerOptions::default()).await;
+    let owner = rig.world.add_person(ANN);
+    let crm_id = rig.world.crm_create(json!({
+        "owner_id": owner, "first_name": "Grace", "last_name": "Hopper", "email1": "grace@navy.example"
+    }));
+    let (status, body) = rig
+        .activate(
+            "ann",
+            ANN,
+            settings("bidirectional", false, json!({ "create": {} })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    eventually("the Pipeliner contact reaches Exchange", PATIENCE, || {
+        find(
+            &rig.world.exchange_contacts(ANN, FOLDER),
+            "grace@navy.example",
+        )
+        .is_some()
+    })
+    .await;
+
+    let folder = rig
+        .world
+        .graph()
+        .folder_id(ANN, FOLDER)
+        .expect("the folder exsync created");
+    let created = rig
+        .world
+        .graph()
+        .create_contact(
+            ANN,
+            &folder,
+            json!({ "givenName": "Alan", "surname": "Turing", "emailAddresses": [{ "address": "alan@bletchley.example" }] }),
+        )
+        .unwrap();
+    let exchange_id = created["id"].as_str().unwrap().to_owned();
+    rig.until("ann", "the Exchange contact reaches Pipeliner", || {
+        find(&rig.world.crm_contacts(), "alan@bletchley.example")
+            .is_some_and(|c| c["owner_id"] == owner.as_str())
+    })
+    .await;
+
+    rig.world
+        .graph()
+        .update_contact(ANN, &exchange_id, json!({ "jobTitle": "Cryptanalyst" }))
+        .unwrap();
+    eventually("an Exchange edit reaches Pipeliner", PATIENCE, || {
+        find(&rig.world.crm_contacts(), "alan@bletchley.example")
+            .is_some_and(|c| c["position"] == "Cryptanalyst")
+    })
+    .await;
+
+    rig.world
+        .crm_update(&crm_id, json!({ "position": "Rear Admiral" }));
+    eventually("a Pipeliner edit reaches Exchange", PATIENCE, || {
+        find(
+            &rig.world.exchange_contacts(ANN, FOLDER),
+            "grace@navy.example",
+        )
+        .is_some_and(|c| c["jobTitle"] == "Rear Admiral")
+    })
+    .await;
+
+    rig.world.graph().delete_contact(ANN, &exchange_id).unwrap();
+    eventually(
+        "an Exchange delete reaches Pipeliner (no delete protection)",
+        PATIENCE,
+        || find(&rig.world.crm_contacts(), "alan@bletchley.example").is_none(),
+    )
+    .await;
+
+    rig.world.crm_delete(&crm_id);
+    eventually("a Pipeliner delete reaches Exchange", PATIENCE, || {
+        find(
+            &rig.world.exchange_contacts(ANN, FOLDER),
+            "grace@navy.example",
+        )
+        .is_none()
+    })
+    .await;
+
+    let user = rig.user("ann").await;
+    assert_eq!(user["state"], "activated", "{user}");
+    assert!(
+        user["status"]["counts"]["exchange"]["created"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    assert!(user["status"]["counts"]["crm"]["created"].as_u64().unwrap() >= 1);
+    rig.stop().await;
+}
+
+#[actix_web::test]
+async fn delete_protection_keeps_pipeliner_contacts() {
+    let rig = Rig::start(12, ServerOptions::default()).await;
+    let owner = rig.world.add_person(ANN);
+    rig.world.crm_create(json!({
+        "owner_id": owner, "first_name": "Edsger", "last_name": "Dijkstra", "email1": "ewd@tue.example"
+    }));
+    rig.activate(
+        "ann",
+        ANN,
+        settings("bidirectional", true, json!({ "create": {} })),
+    )
+    .await;
+    eventually("the contact reaches Exchange", PATIENCE, || {
+        find(&rig.world.exchange_contacts(ANN, FOLDER), "ewd@tue.example").is_some()
+    })
+    .await;
+    let contact = find(&rig.world.exchange_contacts(ANN, FOLDER), "ewd@tue.example")
+        .cloned()
+        .unwrap();
+    rig.world
+        .graph()
+        .delete_contact(ANN, contact["id"].as_str().unwrap())
+        .unwrap();
+    eventually(
+        "exsync saw the delete and unlinked the pair",
+        PATIENCE,
+        || rig.world.exchange_contacts(ANN, FOLDER).is_empty(),
+    )
+    .await;
+    // A sync after the delete must neither delete in Pipeliner nor recreate in Exchange.
+    let before = rig.user("ann").await["status"]["last_sync_finished_at"].clone();
+    rig.server
+        .post_empty("/api/v1/spaces/acme/users/ann/sync")
+        .await;
+    eventually("another cycle finished", PATIENCE, || true).await;
+    let mut after = before.clone();
+    for _ in 0..500 {
+        after = rig.user("ann").await["status"]["last_sync_finished_at"].clone();
+        if after != before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_ne!(after, before, "a cycle ran");
+    assert!(
+        find(&rig.world.crm_contacts(), "ewd@tue.example").is_some(),
+        "kept in Pipeliner"
+    );
+    assert!(
+        rig.world.exchange_contacts(ANN, FOLDER).is_empty(),
+        "not recreated in Exchange"
+    );
+    rig.stop().await;
+}
+
+#[actix_web::test]
+async fn one_way_modes_never_write_their_source() {
+    let rig = Rig::start(13, ServerOptions::default()).await;
+    let owner = rig.world.add_person(ANN);
+    let crm_only = rig.world.crm_create(json!({
+        "owner_id": owner, "first_name": "Barbara", "last_name": "Liskov", "email1": "liskov@mit.example"
+    }));
+    let folder = rig.world.graph().create_folder(ANN, "Customers").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    rig.world
+        .graph()
+        .create_contact(ANN, &folder, json!({ "givenName": "Ken", "surname": "Thompson", "emailAddresses": [{ "address": "ken@bell.example" }] }))
+        .unwrap();
+    rig.activate(
+        "ann",
+        ANN,
+        settings("exchange_to_crm", true, json!({ "existing": folder })),
+    )
+    .await;
+    rig.until("ann", "the Exchange contact reaches Pipeliner", || {
+        find(&rig.world.crm_contacts(), "ken@bell.example").is_some()
+    })
+    .await;
+    rig.world
+        .crm_update(&crm_only, json!({ "position": "Professor" }));
+    let ken = find(&rig.world.crm_contacts(), "ken@bell.example")
+        .cloned()
+        .unwrap();
+    rig.world
+        .crm_update(ken["id"].as_str().unwrap(), json!({ "position": "Hacker" }));
+    rig.server
+        .post_empty("/api/v1/spaces/acme/users/ann/sync")
+        .await;
+    let user_before = rig.user("ann").await["status"]["last_sync_finished_at"].clone();
+    for _ in 0..500 {
+        if rig.user("ann").await["status"]["last_sync_finished_at"] != user_before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let exchange = rig.world.graph().contacts(ANN, &folder).unwrap();
+    assert_eq!(
+        emails(&exchange),
+        vec!["ken@bell.example".to_owned()],
+        "Exchange is never written"
+    );
+    assert!(exchange[0].get("jobTitle").is_none_or(|t| t.is_null()));
+    rig.stop().await;
+}

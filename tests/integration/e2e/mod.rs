@@ -1,0 +1,4 @@
+//! End to end: exsync syncing between the two simulators over real HTTP on loopback.
+
+mod basics;
+mod rig;
