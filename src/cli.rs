@@ -1,6 +1,6 @@
-//! The command line: `exsync serve`, `exsync openapi`.
+//! The command line: `exsync serve`, `exsync openapi`, `exsync demo`, `exsync sim`.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -33,6 +33,32 @@ pub enum Command {
     },
     /// Print the OpenAPI document of the admin API to standard output.
     Openapi,
+    /// Run exsync against built-in simulators of Graph and Pipeliner, with sample data
+    /// and two syncing users; prints the Swagger UI address and the admin token.
+    Demo {
+        /// Where exsync listens.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+        /// Keep exsync's data here instead of a temporary directory.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Seed of the sample data and the simulators.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Run the Graph and Pipeliner simulators alone, for tests and experiments; seed them
+    /// through their control APIs (`/_sim/graph`, `/_sim/pipeliner`).
+    Sim {
+        /// Where the Graph simulator listens (Graph root `/v1.0`, sign-in `/{tenant}/oauth2/v2.0/token`).
+        #[arg(long, default_value = "127.0.0.1:4100")]
+        graph_bind: SocketAddr,
+        /// Where the Pipeliner simulator listens.
+        #[arg(long, default_value = "127.0.0.1:4200")]
+        pipeliner_bind: SocketAddr,
+        /// Seed of generated ids and fault decisions.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
 }
 
 /// Runs the command line and returns the process exit code.
@@ -43,6 +69,73 @@ pub fn main() -> ExitCode {
             print!("{}", crate::http::openapi_json());
             ExitCode::SUCCESS
         }
+        Command::Demo {
+            bind,
+            data_dir,
+            seed,
+        } => demo(bind, data_dir, seed),
+        Command::Sim {
+            graph_bind,
+            pipeliner_bind,
+            seed,
+        } => sim(graph_bind, pipeliner_bind, seed),
+    }
+}
+
+fn log_filter() -> String {
+    std::env::var("EXSYNC_LOG").unwrap_or_else(|_| "info".into())
+}
+
+fn demo(bind: SocketAddr, data_dir: Option<PathBuf>, seed: u64) -> ExitCode {
+    let log = log_filter();
+    if let Err(e) = crate::telemetry::init(&log, crate::config::LogFormat::Text) {
+        return fail(e);
+    }
+    let options = crate::demo::DemoOptions {
+        bind,
+        data_dir,
+        seed,
+        log,
+    };
+    match actix_web::rt::System::new().block_on(crate::demo::run(options, shutdown_signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn sim(graph_bind: SocketAddr, pipeliner_bind: SocketAddr, seed: u64) -> ExitCode {
+    if let Err(e) = crate::telemetry::init(&log_filter(), crate::config::LogFormat::Text) {
+        return fail(e);
+    }
+    let run = async move {
+        use crate::sim::graph::{GraphSim, GraphSimConfig};
+        use crate::sim::pipeliner::{PipelinerSim, PipelinerSimConfig};
+        let clock: crate::clock::SharedClock = std::sync::Arc::new(crate::clock::SystemClock);
+        let graph = GraphSim::new(GraphSimConfig {
+            seed,
+            clock: clock.clone(),
+        })
+        .start(TcpListener::bind(graph_bind)?)
+        .await?;
+        let pipeliner = PipelinerSim::new(PipelinerSimConfig { seed, clock })
+            .start(TcpListener::bind(pipeliner_bind)?)
+            .await?;
+        println!(
+            "Graph simulator:     {} (sign-in root {}, control {}/_sim/graph)\nPipeliner simulator: {} (control {}/_sim/pipeliner)\nPress Ctrl-C to stop.",
+            graph.graph_url(),
+            graph.login_url(),
+            graph.login_url(),
+            pipeliner.service_url(),
+            pipeliner.service_url()
+        );
+        shutdown_signal().await;
+        graph.stop().await;
+        pipeliner.stop().await;
+        Ok::<_, std::io::Error>(())
+    };
+    match actix_web::rt::System::new().block_on(run) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(format!("the simulators could not start: {e}")),
     }
 }
 

@@ -63,6 +63,14 @@ fn resolve(id: &RecordId, created: &std::collections::HashMap<IntentId, String>)
     }
 }
 
+/// The intent of a record this cycle created.
+fn created_by(id: &RecordId) -> Option<IntentId> {
+    match id {
+        RecordId::Created(intent) => Some(intent.clone()),
+        RecordId::Known(_) => None,
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn put(
     store: &Store,
@@ -127,9 +135,20 @@ pub fn commit(
                 resolves,
                 ..
             } => {
-                if let (Some(x), Some(c)) = (resolve(x, &created), resolve(c, &created)) {
-                    put(store, space, user, x, c, snapshot.clone(), None, None, now)?;
+                if let (Some(xid), Some(cid)) = (resolve(x, &created), resolve(c, &created)) {
+                    put(
+                        store,
+                        space,
+                        user,
+                        xid,
+                        cid,
+                        snapshot.clone(),
+                        None,
+                        None,
+                        now,
+                    )?;
                     resolved.extend(resolves.clone());
+                    resolved.extend(created_by(x).into_iter().chain(created_by(c)));
                 }
             }
             LinkChange::Relink {
@@ -140,10 +159,21 @@ pub fn commit(
                 resolves,
                 ..
             } => {
-                if let (Some(x), Some(c)) = (resolve(x, &created), resolve(c, &created)) {
+                if let (Some(xid), Some(cid)) = (resolve(x, &created), resolve(c, &created)) {
                     store.remove_link(space, user, old_exchange_id)?;
-                    put(store, space, user, x, c, snapshot.clone(), None, None, now)?;
+                    put(
+                        store,
+                        space,
+                        user,
+                        xid,
+                        cid,
+                        snapshot.clone(),
+                        None,
+                        None,
+                        now,
+                    )?;
                     resolved.extend(resolves.clone());
+                    resolved.extend(created_by(x).into_iter().chain(created_by(c)));
                 }
             }
             LinkChange::Refresh {
