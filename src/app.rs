@@ -133,40 +133,11 @@ pub async fn run(
     {
         tracing::warn!("a worker still holds the store after the grace period");
     }
-    let data_dir = config.data_dir.clone();
-    let flushed = actix_web::web::block(move || {
-        let flushed = store.flush();
-        drop(store);
-        wait_until_released(&data_dir);
-        flushed
-    })
-    .await
-    .map_err(|e| AppError::Server(std::io::Error::other(e.to_string())))?;
+    let flushed = actix_web::web::block(move || store.flush())
+        .await
+        .map_err(|e| AppError::Server(std::io::Error::other(e.to_string())))?;
     served?;
     flushed?;
     tracing::info!("exsync stopped");
     Ok(())
-}
-
-/// Waits (briefly) until sled's background threads have let go of the database file, so
-/// the data directory can be opened again as soon as `run` returns.
-fn wait_until_released(data_dir: &std::path::Path) {
-    let lock_file = crate::store::database_path(data_dir).join("db");
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        match std::fs::File::open(&lock_file).map(|f| f.try_lock().map(|()| f)) {
-            Ok(Ok(file)) => {
-                let _ = file.unlock();
-                return;
-            }
-            Ok(Err(_)) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Ok(Err(_)) => {
-                tracing::warn!("the database is still locked after shutdown");
-                return;
-            }
-            Err(_) => return,
-        }
-    }
 }

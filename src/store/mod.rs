@@ -73,6 +73,39 @@ pub fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join("db")
 }
 
+/// How long opening waits for a previous holder of the database (a process or a store
+/// that is still shutting down) to let go of its lock.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens sled, waiting briefly while another holder releases the database lock.
+fn open_database(path: &Path) -> StoreResult<sled::Db> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match sled::Config::new()
+            .path(path)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+        {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                return Err(StoreError::Io {
+                    context: format!(
+                        "the database in {} is in use by another exsync process",
+                        path.display()
+                    ),
+                    source: e,
+                })
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 impl Store {
     /// Opens (creating on first start) the store in `data_dir`. Secrets are sealed with
     /// `master_key` (base64 of 32 bytes) or, when absent, with the key file in `data_dir`.
@@ -85,10 +118,7 @@ impl Store {
             Some(key) => Cipher::from_base64(secrecy::ExposeSecret::expose_secret(key))?,
             None => Cipher::load_or_create_key_file(data_dir)?,
         };
-        let db = sled::Config::new()
-            .path(database_path(data_dir))
-            .mode(sled::Mode::HighThroughput)
-            .open()?;
+        let db = open_database(&database_path(data_dir))?;
         let store = Self {
             meta: db.open_tree("meta")?,
             spaces: TypedTree::open(&db, "spaces_by_id")?,

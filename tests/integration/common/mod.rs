@@ -68,12 +68,6 @@ impl TestServer {
         Self::start_with(data_dir, token, ServerOptions::default()).await
     }
 
-    /// Starts exsync on a fresh data dir with these options.
-    pub async fn start_fresh(options: ServerOptions) -> Self {
-        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-        Self::start_with(dir, random_token(), options).await
-    }
-
     /// Starts exsync on `data_dir` with `token` and `options`, with a fresh world of
     /// simulated upstreams holding the people `jane@acme.com` and `joe@acme.com`.
     pub async fn start_with(data_dir: Arc<TempDir>, token: String, options: ServerOptions) -> Self {

@@ -1,6 +1,7 @@
 //! The end-to-end rig: both simulators and a real exsync whose webhooks they can reach,
 //! plus helpers to act as a person on either side and to wait for the result.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use exsync::clock::SystemClock;
@@ -8,15 +9,15 @@ use exsync::demo::world::World;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::common::{ServerOptions, TestServer};
+use crate::common::{random_token, ServerOptions, TestServer};
 
 /// The space id exsync knows the world's space by.
 pub const SPACE: &str = "acme";
 
 /// Simulators plus exsync.
 pub struct Rig {
-    /// The simulators.
-    pub world: World,
+    /// The simulators (shared with the server, which keeps them across restarts).
+    pub world: Arc<World>,
     /// exsync.
     pub server: TestServer,
 }
@@ -27,13 +28,20 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 impl Rig {
     /// Starts the simulators and exsync, registers the space and switches it on.
     pub async fn start(seed: u64, options: ServerOptions) -> Self {
-        let world = World::start(seed, std::sync::Arc::new(SystemClock), "Acme")
-            .await
-            .expect("simulators start");
-        let server = TestServer::start_fresh(ServerOptions {
-            public_url: true,
-            ..options
-        })
+        let world = Arc::new(
+            World::start(seed, Arc::new(SystemClock), "Acme")
+                .await
+                .expect("simulators start"),
+        );
+        let server = TestServer::start_in_world(
+            Arc::new(tempfile::tempdir().expect("temp dir")),
+            random_token(),
+            ServerOptions {
+                public_url: true,
+                ..options
+            },
+            world.clone(),
+        )
         .await;
         let rig = Self { world, server };
         let (status, body) = rig
@@ -77,7 +85,9 @@ impl Rig {
     /// Stops everything.
     pub async fn stop(self) {
         self.server.stop().await;
-        self.world.stop().await;
+        if let Ok(world) = Arc::try_unwrap(self.world) {
+            world.stop().await;
+        }
     }
 }
 

@@ -1,0 +1,370 @@
+//! Sync that survives the real world: changes arrive through notifications alone within
+//! seconds, lost notifications are caught by the tick, an expired delta token and faults
+//! (429 storms, server errors, a create cut off after it was applied) converge without
+//! duplicates, and a restart mid-sync picks up where it left off.
+
+use std::time::{Duration, Instant};
+
+use exsync::sim::graph::{FaultKind, FaultRule, NotificationFaultKind, NotificationFaultRule};
+use exsync::sim::pipeliner::{
+    DeliveryFaultKind, DeliveryFaultRule, FaultKind as CrmFault, FaultRule as CrmRule,
+};
+use serde_json::{json, Value};
+
+use super::rig::{settings, Rig};
+use crate::common::ServerOptions;
+
+const ANN: &str = "ann@acme.example";
+const FOLDER: &str = "Pipeliner (Acme)";
+
+fn by_email<'a>(contacts: &'a [Value], email: &str) -> Vec<&'a Value> {
+    contacts
+        .iter()
+        .filter(|c| {
+            c["email1"].as_str() == Some(email)
+                || c["emailAddresses"][0]["address"].as_str() == Some(email)
+        })
+        .collect()
+}
+
+async fn synced_pair(rig: &Rig, owner: &str, email: &str) -> (String, String) {
+    let crm_id = rig.world.crm_create(
+        json!({ "owner_id": owner, "first_name": "Ada", "last_name": "Lovelace", "email1": email }),
+    );
+    rig.until("ann", "the contact reaches Exchange", || {
+        !by_email(&rig.world.exchange_contacts(ANN, FOLDER), email).is_empty()
+    })
+    .await;
+    let exchange_id = by_email(&rig.world.exchange_contacts(ANN, FOLDER), email)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (crm_id, exchange_id)
+}
+
+#[actix_web::test]
+async fn notifications_alone_move_a_change_within_two_seconds_each_way() {
+    let rig = Rig::start(
+        21,
+        ServerOptions {
+            tick_interval: 3600,
+            ..ServerOptions::default()
+        },
+    )
+    .await;
+    let owner = rig.world.add_person(ANN);
+    rig.activate(
+        "ann",
+        ANN,
+        settings("bidirectional", true, json!({ "create": {} })),
+    )
+    .await;
+    let (crm_id, exchange_id) = synced_pair(&rig, &owner, "ada@engine.example").await;
+
+    let started = Instant::now();
+    rig.world
+        .crm_update(&crm_id, json!({ "position": "Analyst" }));
+    rig.until("ann", "the Pipeliner edit reaches Exchange", || {
+        by_email(
+            &rig.world.exchange_contacts(ANN, FOLDER),
+            "ada@engine.example",
+        )[0]["jobTitle"]
+            == "Analyst"
+    })
+    .await;
+    let to_exchange = started.elapsed();
+
+    let started = Instant::now();
+    rig.world
+        .graph()
+        .update_contact(
+            ANN,
+            &exchange_id,
+            json!({ "companyName": "Analytical Engines" }),
+        )
+        .unwrap();
+    rig.until("ann", "the Exchange edit reaches Pipeliner", || {
+        by_email(&rig.world.crm_contacts(), "ada@engine.example")[0]["quick_account_name"]
+            == "Analytical Engines"
+    })
+    .await;
+    let to_crm = started.elapsed();
+    assert!(
+        to_exchange < Duration::from_secs(2),
+        "Pipeliner → Exchange took {to_exchange:?}"
+    );
+    assert!(
+        to_crm < Duration::from_secs(2),
+        "Exchange → Pipeliner took {to_crm:?}"
+    );
+    rig.stop().await;
+}
+
+#[actix_web::test]
+async fn lost_notifications_are_caught_up_by_the_tick() {
+    let rig = Rig::start(
+        22,
+        ServerOptions {
+            tick_interval: 1,
+            ..ServerOptions::default()
+        },
+    )
+    .await;
+    let owner = rig.world.add_person(ANN);
+    rig.activate(
+        "ann",
+        ANN,
+        settings("bidirectional", true, json!({ "create": {} })),
+    )
+    .await;
+    let (crm_id, _) = synced_pair(&rig, &owner, "lost@example.com").await;
+    rig.world
+        .graph()
+        .add_notification_fault(NotificationFaultRule {
+            kind: NotificationFaultKind::Lose,
+            rate: 1.0,
+            count: None,
+        });
+    rig.world.crm().add_delivery_fault(DeliveryFaultRule {
+        kind: DeliveryFaultKind::Lose,
+        rate: 1.0,
+        count: None,
+    });
+    rig.world
+        .crm_update(&crm_id, json!({ "position": "Found" }));
+    rig.until(
+        "ann",
+        "the tick brings the change without any notification",
+        || {
+            by_email(
+                &rig.world.exchange_contacts(ANN, FOLDER),
+                "lost@example.com",
+            )[0]["jobTitle"]
+                == "Found"
+        },
+    )
+    .await;
+    rig.stop().await;
+}
+
+#[actix_web::test]
+async fn an_expired_delta_token_resyncs_without_duplicates_or_deletes() {
+    let rig = Rig::start(
+        23,
+        ServerOptions {
+            tick_interval: 1,
+            ..ServerOptions::default()
+        },
+    )
+    .await;
+    let owner = rig.world.add_person(ANN);
+    rig.activate(
+        "ann",
+        ANN,
+        settings("bidirectional", false, json!({ "create": {} })),
+    )
+    .await;
+    for i in 0..5 {
+        synced_pair(&rig, &owner, &format!("p{i}@example.com")).await;
+    }
+    rig.world.graph().invalidate_delta(ANN).unwrap();
+    let folder = rig.world.graph().folder_id(ANN, FOLDER).unwrap();
+    rig.world
+        .graph()
+        .create_contact(
+            ANN,
+            &folder,
+            json!({ "givenName": "After", "emailAddresses": [{ "address": "after@example.com" }] }),
+        )
+        .unwrap();
+    rig.until(
+        "ann",
+        "the contact made after the expiry reaches Pipeliner",
+        || by_email(&rig.world.crm_contacts(), "after@example.com").len() == 1,
+    )
+    .await;
+    assert_eq!(
+        rig.world.exchange_contacts(ANN, FOLDER).len(),
+        6,
+        "nothing duplicated in Exchange"
+    );
+    assert_eq!(
+        rig.world.crm_contacts().len(),
+        6,
+        "nothing duplicated or deleted in Pipeliner"
+    );
+    rig.stop().await;
+}
+
+#[actix_web::test]
+async fn throttling_and_server_errors_converge_to_the_clean_result() {
+    let rig = Rig::start(
+        24,
+        ServerOptions {
+            tick_interval: 1,
+            ..ServerOptions::default()
+        },
+    )
+    .await;
+    let owner = rig.world.add_person(ANN);
+    for i in 0..30 {
+        rig.world.crm_create(json!({ "owner_id": owner, "last_name": format!("Person {i}"), "email1": format!("n{i}@example.com") }));
+    }
+    // The faults start once the connection test of the activation has passed.
+    let (status, body) = rig
+        .activate(
+            "ann",
+            ANN,
+            settings("bidirectional", true, json!({ "create": {} })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    rig.world.graph().add_fault(FaultRule {
+        route: "*".into(),
+        kind: FaultKind::TooManyRequests {
+            retry_after_secs: 0,
+        },
+        rate: 1.0,
+        count: Some(6),
+    });
+    rig.world.graph().add_fault(FaultRule {
+        route: "*".into(),
+        kind: FaultKind::Error {
+            status: 503,
+            retry_after_secs: None,
+        },
+        rate: 0.1,
+        count: None,
+    });
+    rig.world.crm().add_fault(CrmRule {
+        route: "contacts.*".into(),
+        kind: CrmFault::Error {
+            status: 500,
+            retry_after_secs: None,
+        },
+        rate: 0.1,
+        count: None,
+    });
+    rig.world.crm().add_fault(CrmRule {
+        route: "*".into(),
+        kind: CrmFault::TooManyRequests {
+            retry_after_secs: 0,
+        },
+        rate: 1.0,
+        count: Some(4),
+    });
+    rig.until(
+        "ann",
+        "all 30 contacts are in Exchange exactly once",
+        || {
+            let contacts = rig.world.exchange_contacts(ANN, FOLDER);
+            contacts.len() == 30
+                && (0..30).all(|i| by_email(&contacts, &format!("n{i}@example.com")).len() == 1)
+        },
+    )
+    .await;
+    assert_eq!(
+        rig.world.crm_contacts().len(),
+        30,
+        "nothing created back in Pipeliner"
+    );
+    rig.stop().await;
+}
+
+#[actix_web::test]
+async fn a_create_cut_off_after_it_was_applied_is_adopted_not_duplicated() {
+    let rig = Rig::start(
+        25,
+        ServerOptions {
+            tick_interval: 1,
+            ..ServerOptions::default()
+        },
+    )
+    .await;
+    let owner = rig.world.add_person(ANN);
+    rig.world.crm_create(json!({ "owner_id": owner, "first_name": "Cut", "last_name": "Off", "email1": "cut@example.com" }));
+    rig.world.graph().add_fault(FaultRule {
+        route: "batch".into(),
+        kind: FaultKind::DropConnection,
+        rate: 1.0,
+        count: Some(1),
+    });
+    rig.activate(
+        "ann",
+        ANN,
+        settings("bidirectional", true, json!({ "create": {} })),
+    )
+    .await;
+    rig.until("ann", "the contact is in Exchange and linked", || {
+        by_email(&rig.world.exchange_contacts(ANN, FOLDER), "cut@example.com").len() == 1
+    })
+    .await;
+    let links = rig
+        .server
+        .get("/api/v1/spaces/acme/users/ann/links")
+        .await
+        .1;
+    let mut waited = 0;
+    let mut linked = links["items"].as_array().map_or(0, Vec::len);
+    while linked == 0 && waited < 500 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waited += 1;
+        linked = rig
+            .server
+            .get("/api/v1/spaces/acme/users/ann/links")
+            .await
+            .1["items"]
+            .as_array()
+            .map_or(0, Vec::len);
+    }
+    assert_eq!(linked, 1, "the cut-off create was adopted as the pair");
+    assert_eq!(
+        by_email(&rig.world.exchange_contacts(ANN, FOLDER), "cut@example.com").len(),
+        1,
+        "no duplicate"
+    );
+    rig.stop().await;
+}
+
+#[actix_web::test]
+async fn a_restart_mid_sync_converges() {
+    let rig = Rig::start(
+        26,
+        ServerOptions {
+            tick_interval: 1,
+            ..ServerOptions::default()
+        },
+    )
+    .await;
+    let owner = rig.world.add_person(ANN);
+    for i in 0..40 {
+        rig.world.crm_create(json!({ "owner_id": owner, "last_name": format!("R{i}"), "email1": format!("r{i}@example.com") }));
+    }
+    rig.world.graph().add_fault(FaultRule {
+        route: "batch".into(),
+        kind: FaultKind::Latency { millis: 300 },
+        rate: 1.0,
+        count: Some(1),
+    });
+    rig.activate(
+        "ann",
+        ANN,
+        settings("bidirectional", true, json!({ "create": {} })),
+    )
+    .await;
+    let Rig { world, server } = rig;
+    let server = server.restart().await;
+    let rig = Rig { world, server };
+    rig.until(
+        "ann",
+        "all 40 contacts are in Exchange exactly once after the restart",
+        || {
+            let contacts = rig.world.exchange_contacts(ANN, FOLDER);
+            contacts.len() == 40
+                && (0..40).all(|i| by_email(&contacts, &format!("r{i}@example.com")).len() == 1)
+        },
+    )
+    .await;
+    assert_eq!(rig.world.crm_contacts().len(), 40);
+    rig.stop().await;
+}
