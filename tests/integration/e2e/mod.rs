@@ -3,3 +3,4 @@
 mod basics;
 mod resilience;
 mod rig;
+mod rules;
