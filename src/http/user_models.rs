@@ -122,6 +122,27 @@ pub struct UserView {
     /// The status in one sentence, saying what to do when something needs doing.
     #[schema(example = "No sync has run yet.")]
     pub summary: String,
+    /// What the sync has resolved and set up (shown for a single user).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync: Option<SyncFacts>,
+}
+
+/// What a user's sync has resolved and set up so far.
+#[derive(Serialize, ToSchema, Debug, Clone, PartialEq, Eq)]
+pub struct SyncFacts {
+    /// The Exchange folder that syncs, once resolved or created.
+    pub folder_id: Option<String>,
+    /// The user's Pipeliner Client id, once resolved.
+    pub pipeliner_owner_id: Option<String>,
+    /// Whether the first sync (pair by e-mail, never delete) has completed.
+    pub initial_sync_done: bool,
+    /// When the Graph change subscription on the folder expires (exsync renews it a day
+    /// before); `null` when notifications are not set up (no `EXSYNC_PUBLIC_URL`).
+    pub subscription_expires_at: Option<DateTime<Utc>>,
+    /// Creates sent whose outcome is still being checked.
+    pub pending_creates: usize,
+    /// Records kept on one side that will never be paired or recreated again.
+    pub tombstones: usize,
 }
 
 impl UserView {
@@ -144,6 +165,7 @@ impl UserView {
             updated_at: user.updated_at,
             status: user.status.clone(),
             summary: summary(user, integration_enabled),
+            sync: None,
         }
     }
 }

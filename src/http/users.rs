@@ -7,7 +7,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::error::{ApiError, ErrorBody};
 use super::spaces::path_space;
 use super::state::AppState;
-use super::user_models::{ActivateUser, DeactivateQuery, SettingsPatch, UserView};
+use super::user_models::{ActivateUser, DeactivateQuery, SettingsPatch, SyncFacts, UserView};
 use super::validate;
 use crate::engine::cycle::probe::ProbeTarget;
 use crate::ids::{SpaceId, UserId};
@@ -292,7 +292,21 @@ pub async fn get_user(
     let view = state
         .blocking(move |store| {
             let (enabled, record) = load(&store, &space, &user)?;
-            Ok(UserView::new(&record, enabled))
+            let sync_state = store.sync_state(&space, &user)?;
+            let subscription = match &sync_state.subscription_id {
+                Some(id) => store.subscription(id)?,
+                None => None,
+            };
+            let mut view = UserView::new(&record, enabled);
+            view.sync = Some(SyncFacts {
+                folder_id: sync_state.folder_id,
+                pipeliner_owner_id: sync_state.owner_id,
+                initial_sync_done: sync_state.first_sync_done,
+                subscription_expires_at: subscription.map(|s| s.expires_at),
+                pending_creates: sync_state.intents.len(),
+                tombstones: sync_state.tombstones.len(),
+            });
+            Ok(view)
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

@@ -368,3 +368,36 @@ async fn a_restart_mid_sync_converges() {
     assert_eq!(rig.world.crm_contacts().len(), 40);
     rig.stop().await;
 }
+
+#[actix_web::test]
+async fn lifecycle_events_recreate_a_removed_subscription() {
+    let rig = Rig::start(27, ServerOptions::default()).await;
+    let owner = rig.world.add_person(ANN);
+    rig.activate(
+        "ann",
+        ANN,
+        settings("bidirectional", true, json!({ "create": {} })),
+    )
+    .await;
+    synced_pair(&rig, &owner, "life@example.com").await;
+    let first = rig.world.graph().subscriptions();
+    assert_eq!(first.len(), 1, "one subscription per user folder");
+    let first_id = first[0]["id"].as_str().unwrap().to_owned();
+    let user = rig.user("ann").await;
+    assert!(
+        user["sync"]["subscription_expires_at"].is_string(),
+        "{user}"
+    );
+    assert_eq!(user["sync"]["initial_sync_done"], true);
+
+    rig.world
+        .graph()
+        .lifecycle(&first_id, "subscriptionRemoved")
+        .unwrap();
+    rig.until("ann", "a new subscription replaces the removed one", || {
+        let subs = rig.world.graph().subscriptions();
+        subs.len() == 1 && subs[0]["id"] != first_id.as_str()
+    })
+    .await;
+    rig.stop().await;
+}
