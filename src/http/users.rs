@@ -11,9 +11,7 @@ use super::user_models::{ActivateUser, DeactivateQuery, SettingsPatch, SyncFacts
 use super::validate;
 use crate::engine::cycle::probe::ProbeTarget;
 use crate::ids::{SpaceId, UserId};
-use crate::store::users::{
-    user_secret_context, StoredCredentials, SyncStatus, UserRecord, UserState,
-};
+use crate::store::users::{SyncStatus, UserRecord, UserState};
 use crate::store::Store;
 use actix_web::http::StatusCode;
 
@@ -172,17 +170,6 @@ pub async fn activate_user(
             if !space_record.integration_enabled {
                 return Err(integration_disabled(&space));
             }
-            let credentials = body
-                .credentials
-                .map(|c| {
-                    Ok::<_, ApiError>(StoredCredentials {
-                        password: store.seal(&user_secret_context(&space, &user), &c.password)?,
-                        ews_url: c.ews_url.map(|u| u.trim().to_owned()),
-                        username: c.username.map(|u| u.trim().to_owned()),
-                        domain: c.domain.map(|d| d.trim().to_owned()),
-                    })
-                })
-                .transpose()?;
             let existing = store.user(&space, &user)?;
             let created = existing.is_none();
             let (state_now, activated_at, status) = match existing {
@@ -202,7 +189,8 @@ pub async fn activate_user(
                 id: user.clone(),
                 email,
                 pipeliner_user_id,
-                credentials,
+                // On-premises credentials are refused above until an EWS connector exists.
+                credentials: None,
                 settings,
                 state: state_now,
                 activated_at,
