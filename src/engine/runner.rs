@@ -42,6 +42,8 @@ pub struct CycleReport {
     pub conflicts: u64,
     /// Records that could not be synced.
     pub record_errors: u64,
+    /// 429 answers the upstreams gave during the cycle (retried after their `Retry-After`).
+    pub throttled: u64,
     /// Set when the cycle stopped before writing because it would delete too much.
     pub needs_confirmation: Option<String>,
 }

@@ -69,6 +69,7 @@ pub fn record_success(
         add(&mut u.status.counts.crm, &report.crm);
         u.status.counts.conflicts += report.conflicts;
         u.status.counts.record_errors += report.record_errors;
+        u.status.counts.throttled += report.throttled;
         u.status.last_sync_finished_at = Some(now);
         u.status.last_error = None;
         if matches!(u.state, UserState::Activated | UserState::Error) {

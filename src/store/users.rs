@@ -62,6 +62,9 @@ pub struct SyncCounts {
     pub conflicts: u64,
     /// Records that could not be synced.
     pub record_errors: u64,
+    /// 429 answers from Graph or Pipeliner, each waited out and retried.
+    #[serde(default)]
+    pub throttled: u64,
 }
 
 /// An error the user's sync hit, with what to do about it.

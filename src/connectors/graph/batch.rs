@@ -86,6 +86,9 @@ impl GraphClient {
                 };
                 let status = response["status"].as_u64().unwrap_or(0) as u16;
                 let body = response.get("body").cloned().unwrap_or(Value::Null);
+                if status == 429 {
+                    self.note_throttled();
+                }
                 if status == 429 && round < MAX_THROTTLED_ROUNDS {
                     wait = wait.max(retry_after_of(response).unwrap_or(Duration::from_secs(1)));
                     throttled.push(id.to_owned());

@@ -116,6 +116,7 @@ struct Inner {
     clock: SharedClock,
     token: tokio::sync::Mutex<Option<auth::CachedToken>>,
     mailboxes: Mutex<HashMap<String, Arc<Semaphore>>>,
+    throttled: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for GraphClient {
@@ -136,6 +137,7 @@ impl GraphClient {
                 clock,
                 token: tokio::sync::Mutex::new(None),
                 mailboxes: Mutex::new(HashMap::new()),
+                throttled: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }
@@ -143,6 +145,20 @@ impl GraphClient {
     /// The configuration.
     pub fn config(&self) -> &GraphConfig {
         &self.inner.config
+    }
+
+    /// How many 429 answers (whole requests or batched sub-requests) this client got.
+    pub fn throttled_count(&self) -> u64 {
+        self.inner
+            .throttled
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Counts one 429 answer.
+    pub(crate) fn note_throttled(&self) {
+        self.inner
+            .throttled
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn mailbox_limit(&self, mailbox: &str) -> Arc<Semaphore> {
@@ -241,6 +257,9 @@ impl GraphClient {
         }
         if status == 401 {
             self.forget_token().await;
+        }
+        if status == 429 {
+            self.note_throttled();
         }
         Err(error::from_status(status, &body, retry_after))
     }

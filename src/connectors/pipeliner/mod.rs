@@ -91,19 +91,31 @@ pub struct PipelinerClient {
 struct Inner {
     config: PipelinerConfig,
     http: reqwest::Client,
+    throttled: std::sync::atomic::AtomicU64,
 }
 
 impl PipelinerClient {
     /// A client for `config`.
     pub fn new(config: PipelinerConfig, http: reqwest::Client) -> Self {
         Self {
-            inner: Arc::new(Inner { config, http }),
+            inner: Arc::new(Inner {
+                config,
+                http,
+                throttled: std::sync::atomic::AtomicU64::new(0),
+            }),
         }
     }
 
     /// The configuration.
     pub fn config(&self) -> &PipelinerConfig {
         &self.inner.config
+    }
+
+    /// How many 429 answers this client got.
+    pub fn throttled_count(&self) -> u64 {
+        self.inner
+            .throttled
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The URL of a path below the space, e.g. `/entities/Contacts`.
@@ -170,6 +182,11 @@ impl PipelinerClient {
         let response = request.send().await.map_err(error::transport)?;
         let status = response.status().as_u16();
         let retry_after = parse_retry_after(response.headers().get("retry-after"));
+        if status == 429 {
+            self.inner
+                .throttled
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let text = response.text().await.map_err(error::transport)?;
         let parsed: Result<Value, _> = serde_json::from_str(&text);
         match (status, parsed) {

@@ -101,6 +101,8 @@ impl SyncCycle {
     async fn cycle(self, job: CycleJob) -> Result<CycleReport, CycleError> {
         let CycleJob { space, user, .. } = job;
         let clients = self.clients(&space)?;
+        let throttled_before =
+            clients.graph.throttled_count() + clients.pipeliner.throttled_count();
         let (space_id, user_id) = (space.id.clone(), user.id.clone());
         let mut state = {
             let (s, u) = (space_id.clone(), user_id.clone());
@@ -259,6 +261,10 @@ impl SyncCycle {
             record_errors: (planned.errors.len()
                 + done_exchange.refused.len()
                 + done_crm.refused.len()) as u64,
+            // Clients are shared by a space's users, so this counts the space's 429s
+            // during the cycle: an upper bound for this user's.
+            throttled: (clients.graph.throttled_count() + clients.pipeliner.throttled_count())
+                .saturating_sub(throttled_before),
             needs_confirmation: None,
         };
         let (s, u) = (space_id.clone(), user_id.clone());
