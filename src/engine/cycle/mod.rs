@@ -48,7 +48,15 @@ pub struct SyncCycle {
     options: ClientOptions,
     public_url: Option<String>,
     hooks_lock: Arc<tokio::sync::Mutex<()>>,
+    required_fields: Arc<std::sync::Mutex<RequiredFieldsCache>>,
 }
+
+/// The fields each space requires on a new Pipeliner contact, with when they were read.
+type RequiredFieldsCache =
+    std::collections::HashMap<crate::ids::SpaceId, (chrono::DateTime<chrono::Utc>, Vec<String>)>;
+
+/// How long a space's required fields are trusted before they are read again.
+const REQUIRED_FIELDS_TTL: chrono::Duration = chrono::Duration::minutes(10);
 
 impl std::fmt::Debug for SyncCycle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,7 +82,42 @@ impl SyncCycle {
             options,
             public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
             hooks_lock: Arc::new(tokio::sync::Mutex::new(())),
+            required_fields: Arc::default(),
         }
+    }
+
+    /// The Pipeliner fields the space requires that exsync must fill from the mapping,
+    /// read at most every ten minutes per space (quiet cycles stay at one request a side).
+    async fn required_fields(
+        &self,
+        space: &crate::store::spaces::SpaceRecord,
+        clients: &SpaceClients,
+    ) -> Result<Vec<String>, CycleError> {
+        let now = self.clock.now();
+        if let Some((read_at, fields)) = self
+            .required_fields
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&space.id)
+        {
+            if now - *read_at < REQUIRED_FIELDS_TTL {
+                return Ok(fields.clone());
+            }
+        }
+        // exsync sets the owner itself on every create; the rest must come from the mapping.
+        let fields: Vec<String> = clients
+            .pipeliner
+            .required_contact_fields()
+            .await
+            .map_err(pipeliner_failed)?
+            .into_iter()
+            .filter(|field| !FILLED_BY_EXSYNC.contains(&field.as_str()))
+            .collect();
+        self.required_fields
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(space.id.clone(), (now, fields.clone()));
+        Ok(fields)
     }
 
     /// The clients of a space.
@@ -117,15 +160,7 @@ impl SyncCycle {
         let mapping = Mapping {
             custom: space.custom_mappings.clone(),
         };
-        // exsync sets the owner itself on every create; the rest must come from the mapping.
-        let required: Vec<String> = clients
-            .pipeliner
-            .required_contact_fields()
-            .await
-            .map_err(pipeliner_failed)?
-            .into_iter()
-            .filter(|field| !FILLED_BY_EXSYNC.contains(&field.as_str()))
-            .collect();
+        let required = self.required_fields(&space, &clients).await?;
         let (exchange, crm) = join(
             pull::pull_exchange(
                 &clients.graph,
@@ -247,6 +282,13 @@ impl SyncCycle {
         )
         .await;
         let now = self.clock.now();
+        if !done_crm.refused.is_empty() {
+            // The space's rules may have changed: read its required fields afresh.
+            self.required_fields
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&space_id);
+        }
         let any_uncertain = done_exchange.any_uncertain || done_crm.any_uncertain;
         if !any_uncertain {
             state.delta_link = Some(exchange.delta_link);
