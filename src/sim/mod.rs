@@ -5,5 +5,6 @@
 //! control handle (also reachable over HTTP under `/_sim/…`) to seed data, act as a person
 //! would, and inject faults deterministically for a seed.
 
+pub mod faults;
 pub mod graph;
 pub mod pipeliner;

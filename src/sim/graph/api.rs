@@ -13,9 +13,9 @@ use serde_json::Value;
 use super::batch;
 use super::core::Core;
 use super::errors::GraphFault;
-use super::faults::FaultKind;
 use super::routes::{execute, route_name, segments};
 use super::subscriptions;
+use crate::sim::faults::FaultKind;
 
 /// Graph's per-app-per-mailbox concurrency limit.
 pub const MAILBOX_CONCURRENCY: usize = 4;

@@ -45,7 +45,7 @@ pub(crate) async fn token(
     {
         let route = "token";
         let decision = core.state().faults.decide(route);
-        if let Some(super::faults::FaultKind::Error { status, .. }) = decision.outcome {
+        if let Some(crate::sim::faults::FaultKind::Error { status, .. }) = decision.outcome {
             return GraphFault::new(status, "ServiceUnavailable", "Simulated sign-in failure.")
                 .response();
         }

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use super::core::Core;
 use super::errors::GraphFault;
-use super::faults::FaultKind;
 use super::routes::{execute, route_name, segments};
+use crate::sim::faults::FaultKind;
 
 /// Graph's limit.
 pub const MAX_REQUESTS: usize = 20;

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::core::{lock, Core, Note, NotificationRecord};
 use super::errors::GraphFault;
-use super::faults::{FaultPlan, FaultRule, NotificationFaultRule};
 use super::state::{folder_json, Mailbox, SimSettings};
+use crate::sim::faults::{DeliveryFaultRule, FaultPlan, FaultRule};
 
 /// A failed control call.
 pub type ControlResult<T> = Result<T, GraphFault>;
@@ -219,9 +219,9 @@ impl GraphControl {
         self.core.state().faults.plan.clone()
     }
 
-    /// Replaces the fault plan.
+    /// Replaces the fault plan (and restarts its counters, so a plan replays the same).
     pub fn set_faults(&self, plan: FaultPlan) {
-        self.core.state().faults.plan = plan;
+        self.core.state().faults.set(plan);
     }
 
     /// Adds a request fault rule.
@@ -229,13 +229,13 @@ impl GraphControl {
         self.core.state().faults.plan.rules.push(rule);
     }
 
-    /// Adds a notification fault rule.
-    pub fn add_notification_fault(&self, rule: NotificationFaultRule) {
-        self.core.state().faults.plan.notifications.push(rule);
+    /// Adds a notification fault rule (lose, duplicate, delay).
+    pub fn add_notification_fault(&self, rule: DeliveryFaultRule) {
+        self.core.state().faults.plan.deliveries.push(rule);
     }
 
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
-        self.core.state().faults.plan = FaultPlan::default();
+        self.core.state().faults.set(FaultPlan::default());
     }
 }

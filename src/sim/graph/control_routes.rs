@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use super::control::GraphControl;
 use super::core::Core;
 use super::errors::GraphFault;
-use super::faults::{FaultPlan, FaultRule, NotificationFaultRule};
 use super::state::SimSettings;
+use crate::sim::faults::{DeliveryFaultRule, FaultPlan, FaultRule};
 
 fn control(core: &web::Data<Core>) -> GraphControl {
     GraphControl {
@@ -131,7 +131,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 HttpResponse::Ok().json(control(&c).faults())
             }))
             .route("/faults/notifications", web::post().to(
-                |c: web::Data<Core>, b: web::Json<NotificationFaultRule>| async move {
+                |c: web::Data<Core>, b: web::Json<DeliveryFaultRule>| async move {
                     control(&c).add_notification_fault(b.into_inner());
                     HttpResponse::Ok().json(control(&c).faults())
                 },

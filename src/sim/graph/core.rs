@@ -9,9 +9,9 @@ use rand::SeedableRng;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use super::faults::Faults;
 use super::state::{graph_time, State};
 use crate::clock::SharedClock;
+use crate::sim::faults::FaultState;
 
 /// One POST to a subscriber.
 #[derive(Debug, Clone)]
@@ -64,7 +64,10 @@ impl Core {
     pub fn new(seed: u64, clock: SharedClock) -> Self {
         let (queue, receiver) = mpsc::unbounded_channel();
         Self {
-            state: Mutex::new(State::new(StdRng::seed_from_u64(seed), Faults::new(seed))),
+            state: Mutex::new(State::new(
+                StdRng::seed_from_u64(seed),
+                FaultState::new(seed),
+            )),
             clock,
             base: Mutex::new(String::new()),
             queue,

@@ -7,7 +7,6 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::core::{lock, Core, Delivery, NotificationRecord};
-use super::faults::NotificationFaultKind;
 
 fn describe(delivery: &Delivery) -> (String, String) {
     let item = &delivery.body["value"][0];
@@ -35,43 +34,38 @@ async fn post(core: &Core, delivery: &Delivery) -> bool {
 /// Runs until the queue closes.
 pub(crate) async fn run(core: Arc<Core>, mut queue: mpsc::UnboundedReceiver<Delivery>) {
     while let Some(delivery) = queue.recv().await {
-        let fault = core.state().faults.notification();
+        let decision = core.state().faults.delivery_decision();
         let (subscription_id, kind) = describe(&delivery);
         let mut record = NotificationRecord {
             subscription_id,
             kind,
             outcome: "delivered".into(),
-            duplicate: false,
-            delayed_ms: 0,
+            duplicate: decision.duplicate,
+            delayed_ms: decision.delay_ms,
         };
-        match fault {
-            Some(NotificationFaultKind::Lose) => {
-                record.outcome = "lost".into();
-                lock(&core.log).push(record);
+        if decision.lose {
+            record.outcome = "lost".into();
+            lock(&core.log).push(record);
+            continue;
+        }
+        let core = core.clone();
+        let send = async move {
+            if decision.delay_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(decision.delay_ms)).await;
             }
-            Some(NotificationFaultKind::Delay { millis }) => {
-                record.delayed_ms = millis;
-                let core = core.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(millis)).await;
-                    if !post(&core, &delivery).await {
-                        record.outcome = "failed".into();
-                    }
-                    lock(&core.log).push(record);
-                });
+            let mut ok = post(&core, &delivery).await;
+            if decision.duplicate {
+                ok &= post(&core, &delivery).await;
             }
-            other => {
-                let duplicate = matches!(other, Some(NotificationFaultKind::Duplicate));
-                let mut ok = post(&core, &delivery).await;
-                if duplicate {
-                    ok &= post(&core, &delivery).await;
-                }
-                record.duplicate = duplicate;
-                if !ok {
-                    record.outcome = "failed".into();
-                }
-                lock(&core.log).push(record);
+            if !ok {
+                record.outcome = "failed".into();
             }
+            lock(&core.log).push(record);
+        };
+        if decision.delay_ms > 0 {
+            tokio::spawn(send);
+        } else {
+            send.await;
         }
     }
 }

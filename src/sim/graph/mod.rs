@@ -25,7 +25,6 @@ mod core;
 mod delivery;
 mod delta;
 mod errors;
-pub mod faults;
 mod routes;
 mod state;
 mod subscriptions;
@@ -35,10 +34,12 @@ use std::sync::Arc;
 
 use actix_web::{web, App, HttpServer};
 
+pub use crate::sim::faults::{
+    DeliveryFaultKind, DeliveryFaultRule, FaultKind, FaultPlan, FaultRule,
+};
 pub use control::{ControlResult, GraphControl};
 pub use core::NotificationRecord;
 pub use errors::GraphFault;
-pub use faults::{FaultKind, FaultPlan, FaultRule, NotificationFaultKind, NotificationFaultRule};
 pub use state::{SimSettings, SimSubscription};
 
 use crate::clock::{SharedClock, SystemClock};

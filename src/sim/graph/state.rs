@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::errors::GraphFault;
-use super::faults::Faults;
+use crate::sim::faults::FaultState;
 
 /// Behaviours that can be switched on and off.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,7 +148,7 @@ pub(crate) struct State {
     pub subscriptions: BTreeMap<String, SimSubscription>,
     pub usage: HashMap<(String, String), Usage>,
     pub settings: SimSettings,
-    pub faults: Faults,
+    pub faults: FaultState,
     pub requests: BTreeMap<String, u64>,
     pub seq: u64,
 }
@@ -159,7 +159,7 @@ pub(crate) fn graph_time(t: DateTime<Utc>) -> String {
 }
 
 impl State {
-    pub fn new(rng: StdRng, faults: Faults) -> Self {
+    pub fn new(rng: StdRng, faults: FaultState) -> Self {
         Self {
             rng,
             apps: HashMap::new(),

@@ -15,8 +15,8 @@ use serde_json::Value;
 use super::auth::authorize;
 use super::core::{lock, Core};
 use super::envelope::ApiError;
-use super::faults::{route_name, FaultKind};
 use super::{clients, contacts, fields, webhooks};
+use crate::sim::faults::FaultKind;
 
 /// The prefix of every REST route.
 pub const API_PREFIX: &str = "/api/v100/rest/spaces";
@@ -160,4 +160,46 @@ fn with_retry_after(mut resp: HttpResponse, secs: Option<u64>) -> HttpResponse {
         resp.headers_mut().insert(RETRY_AFTER, v);
     }
     resp
+}
+
+/// The route name of a REST request, from its method and the path after
+/// `/api/v100/rest/spaces/{space_id}`.
+pub(crate) fn route_name(method: &str, rest: &str) -> String {
+    let parts: Vec<&str> = rest.trim_matches('/').split('/').collect();
+    let entity = match parts.as_slice() {
+        ["entities", e, ..] => e.to_ascii_lowercase(),
+        _ => return "other".into(),
+    };
+    let action = match (method, &parts[2..]) {
+        ("GET", []) => "list",
+        ("POST", []) => "create",
+        ("POST", ["batch-modify"]) => "batch_modify",
+        ("POST", ["batch-delete"]) => "batch_delete",
+        ("POST", ["batch-restore"]) => "batch_restore",
+        ("GET", [_]) => "get",
+        ("PATCH", [_]) => "update",
+        ("DELETE", [_]) => "delete",
+        _ => "other",
+    };
+    format!("{entity}.{action}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_names_follow_method_and_path() {
+        assert_eq!(route_name("GET", "entities/Contacts"), "contacts.list");
+        assert_eq!(
+            route_name("POST", "entities/Contacts/batch-modify"),
+            "contacts.batch_modify"
+        );
+        assert_eq!(
+            route_name("PATCH", "entities/Contacts/abc"),
+            "contacts.update"
+        );
+        assert_eq!(route_name("GET", "entities/Clients"), "clients.list");
+        assert_eq!(route_name("PUT", "nowhere"), "other");
+    }
 }

@@ -12,12 +12,12 @@ use super::contact_render::render;
 use super::core::{lock, Core};
 use super::delivery::DeliveryRecord;
 use super::envelope::ApiError;
-use super::faults::{DeliveryFaultRule, FaultPlan, FaultRule};
 use super::fields::standard_fields;
 use super::seeds::{ClientSeed, ControlError, FieldSeed, SpaceInfo, SpaceSeed};
 use super::state::{ClientRecord, FieldRecord, Space};
 use super::webhooks::render_webhook;
 use super::writes::{write_contacts, ContactOp, WriteOptions};
+use crate::sim::faults::{DeliveryFaultRule, FaultPlan, FaultRule};
 
 /// Handle to a simulator's state; cheap to clone, usable before and after `start`.
 #[derive(Debug, Clone)]

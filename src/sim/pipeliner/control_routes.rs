@@ -9,8 +9,8 @@ use serde_json::{json, Map, Value};
 
 use super::control::PipelinerControl;
 use super::core::Core;
-use super::faults::{DeliveryFaultRule, FaultPlan, FaultRule};
 use super::seeds::{ClientSeed, ControlError, FieldSeed, SpaceSeed};
+use crate::sim::faults::{DeliveryFaultRule, FaultPlan, FaultRule};
 
 /// Registers the `/_sim/pipeliner` routes.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {

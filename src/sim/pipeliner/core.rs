@@ -10,8 +10,8 @@ use tokio::sync::mpsc;
 use crate::clock::SharedClock;
 
 use super::delivery::{Delivery, DeliveryRecord};
-use super::faults::FaultState;
 use super::state::{whole_seconds, SimState};
+use crate::sim::faults::FaultState;
 
 /// How many delivery records the log keeps (oldest dropped first).
 const DELIVERY_LOG_LIMIT: usize = 10_000;

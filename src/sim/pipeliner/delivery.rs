@@ -11,7 +11,7 @@ use sha2::Sha256;
 use tokio::sync::mpsc;
 
 use super::core::{lock, Core};
-use super::faults::DeliveryDecision;
+use crate::sim::faults::DeliveryDecision;
 
 /// Header carrying the body's signature.
 pub const SIGNATURE_HEADER: &str = "WebHook-Signature";

@@ -35,7 +35,6 @@ mod core;
 mod delivery;
 mod envelope;
 mod events;
-mod faults;
 mod fields;
 mod query;
 mod seeds;
@@ -51,11 +50,13 @@ use actix_web::{web, App, HttpServer};
 
 use crate::clock::{SharedClock, SystemClock};
 
+pub use crate::sim::faults::{
+    DeliveryFaultKind, DeliveryFaultRule, FaultKind, FaultPlan, FaultRule,
+};
 pub use api::{API_PREFIX, SKIP_KEY_HEADER};
 pub use control::PipelinerControl;
 pub use delivery::{sign, DeliveryRecord, SIGNATURE_HEADER};
 pub use envelope::ApiError;
-pub use faults::{DeliveryFaultKind, DeliveryFaultRule, FaultKind, FaultPlan, FaultRule};
 pub use query::{DEFAULT_FIRST, MAX_FIRST};
 pub use seeds::{ClientSeed, ControlError, FieldSeed, SpaceInfo, SpaceSeed};
 

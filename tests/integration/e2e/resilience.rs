@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use exsync::sim::graph::{FaultKind, FaultRule, NotificationFaultKind, NotificationFaultRule};
+use exsync::sim::graph::{FaultKind, FaultRule};
 use exsync::sim::pipeliner::{
     DeliveryFaultKind, DeliveryFaultRule, FaultKind as CrmFault, FaultRule as CrmRule,
 };
@@ -118,13 +118,11 @@ async fn lost_notifications_are_caught_up_by_the_tick() {
     )
     .await;
     let (crm_id, _) = synced_pair(&rig, &owner, "lost@example.com").await;
-    rig.world
-        .graph()
-        .add_notification_fault(NotificationFaultRule {
-            kind: NotificationFaultKind::Lose,
-            rate: 1.0,
-            count: None,
-        });
+    rig.world.graph().add_notification_fault(DeliveryFaultRule {
+        kind: DeliveryFaultKind::Lose,
+        rate: 1.0,
+        count: None,
+    });
     rig.world.crm().add_delivery_fault(DeliveryFaultRule {
         kind: DeliveryFaultKind::Lose,
         rate: 1.0,

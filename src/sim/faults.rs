@@ -1,6 +1,7 @@
-//! Fault injection, deterministic for a seed: per-route error rates (500/503), latency,
-//! 429 bursts with `Retry-After`, malformed JSON bodies and dropped connections on the
-//! REST API, and lost, delayed or duplicated webhook deliveries.
+//! Fault injection shared by both simulators, deterministic for a seed: per-route error
+//! rates (500/503), latency, 429 bursts with `Retry-After`, malformed JSON bodies and
+//! dropped connections, and lost, delayed or duplicated deliveries (Pipeliner webhooks,
+//! Graph change notifications).
 //!
 //! Whether a rule fires for a request is a pure function of (seed, rule index, route,
 //! n-th request on that route), so the same requests give the same faults on every run
@@ -230,28 +231,6 @@ fn unit(seed: u64, rule: u64, route: &str, n: u64) -> f64 {
     (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// The route name of a REST request, from its method and the path after
-/// `/api/v100/rest/spaces/{space_id}`.
-pub(crate) fn route_name(method: &str, rest: &str) -> String {
-    let parts: Vec<&str> = rest.trim_matches('/').split('/').collect();
-    let entity = match parts.as_slice() {
-        ["entities", e, ..] => e.to_ascii_lowercase(),
-        _ => return "other".into(),
-    };
-    let action = match (method, &parts[2..]) {
-        ("GET", []) => "list",
-        ("POST", []) => "create",
-        ("POST", ["batch-modify"]) => "batch_modify",
-        ("POST", ["batch-delete"]) => "batch_delete",
-        ("POST", ["batch-restore"]) => "batch_restore",
-        ("GET", [_]) => "get",
-        ("PATCH", [_]) => "update",
-        ("DELETE", [_]) => "delete",
-        _ => "other",
-    };
-    format!("{entity}.{action}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,20 +286,5 @@ mod tests {
             hits(9, &["clients.list"; 20]).iter().all(|h| !h),
             "other routes untouched"
         );
-    }
-
-    #[test]
-    fn route_names_follow_method_and_path() {
-        assert_eq!(route_name("GET", "entities/Contacts"), "contacts.list");
-        assert_eq!(
-            route_name("POST", "entities/Contacts/batch-modify"),
-            "contacts.batch_modify"
-        );
-        assert_eq!(
-            route_name("PATCH", "entities/Contacts/abc"),
-            "contacts.update"
-        );
-        assert_eq!(route_name("GET", "entities/Clients"), "clients.list");
-        assert_eq!(route_name("PUT", "nowhere"), "other");
     }
 }
