@@ -232,3 +232,89 @@ async fn one_way_modes_never_write_their_source() {
     assert!(exchange[0].get("jobTitle").is_none_or(|t| t.is_null()));
     rig.stop().await;
 }
+
+#[actix_web::test]
+async fn crm_to_exchange_follows_pipeliner_and_never_writes_it() {
+    let rig = Rig::start(14, ServerOptions::default()).await;
+    let owner = rig.world.add_person(ANN);
+    let crm_id = rig.world.crm_create(json!({
+        "owner_id": owner, "first_name": "Niklaus", "last_name": "Wirth", "email1": "wirth@eth.example", "position": "Professor"
+    }));
+    let doomed = rig.world.crm_create(json!({
+        "owner_id": owner, "first_name": "Short", "last_name": "Lived", "email1": "doomed@example.com"
+    }));
+    let mut one_way = settings("crm_to_exchange", false, json!({ "create": {} }));
+    one_way["sync_preference"] = json!("owned");
+    assert_eq!(rig.activate("ann", ANN, one_way).await.0, 201);
+    rig.until("ann", "the contact reaches Exchange", || {
+        find(
+            &rig.world.exchange_contacts(ANN, FOLDER),
+            "wirth@eth.example",
+        )
+        .is_some()
+    })
+    .await;
+    let exchange_id = find(
+        &rig.world.exchange_contacts(ANN, FOLDER),
+        "wirth@eth.example",
+    )
+    .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    rig.world
+        .graph()
+        .update_contact(
+            ANN,
+            &exchange_id,
+            json!({ "companyName": "Typed in Outlook" }),
+        )
+        .unwrap();
+    rig.world
+        .crm_update(&crm_id, json!({ "position": "Turing Award" }));
+    rig.until("ann", "the Pipeliner edit reaches Exchange", || {
+        find(
+            &rig.world.exchange_contacts(ANN, FOLDER),
+            "wirth@eth.example",
+        )
+        .is_some_and(|c| c["jobTitle"] == "Turing Award")
+    })
+    .await;
+    let crm = rig
+        .world
+        .crm()
+        .contact(exsync::demo::world::PIPELINER_SPACE, &crm_id)
+        .unwrap()
+        .unwrap();
+    assert_ne!(
+        crm["quick_account_name"], "Typed in Outlook",
+        "Pipeliner is never written"
+    );
+    rig.world.crm_delete(&doomed);
+    rig.until("ann", "the Pipeliner delete reaches Exchange", || {
+        find(
+            &rig.world.exchange_contacts(ANN, FOLDER),
+            "doomed@example.com",
+        )
+        .is_none()
+    })
+    .await;
+    // Deleting a contact someone edited in Outlook keeps the Outlook copy (edit beats delete).
+    rig.world.crm_delete(&crm_id);
+    rig.until("ann", "the kept contact is unlinked and journaled", || {
+        find(
+            &rig.world.exchange_contacts(ANN, FOLDER),
+            "wirth@eth.example",
+        )
+        .is_some()
+            && rig
+                .world
+                .crm()
+                .contact(exsync::demo::world::PIPELINER_SPACE, &crm_id)
+                .ok()
+                .flatten()
+                .is_some_and(|c| c["is_deleted"] == true)
+    })
+    .await;
+    rig.stop().await;
+}
