@@ -10,5 +10,6 @@ mod contract;
 mod e2e;
 mod engine;
 mod persistence;
+mod sim_graph;
 mod sim_pipeliner;
 mod webhooks;
