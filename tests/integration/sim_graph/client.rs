@@ -101,8 +101,10 @@ async fn batches_retry_throttled_sub_requests_and_report_each_result() {
     let s = sim(13).await;
     let client = s.client();
     let folder = client.ensure_folder(MAILBOX, "F").await.unwrap().id;
-    let mut settings = SimSettings::default();
-    settings.strict_batch_concurrency = true;
+    let settings = SimSettings {
+        strict_batch_concurrency: true,
+        ..SimSettings::default()
+    };
     s.control.set_settings(settings);
     let mut requests: Vec<BatchRequest> = (0..8)
         .map(|i| BatchRequest {

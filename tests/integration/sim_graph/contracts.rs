@@ -253,8 +253,10 @@ async fn batches_answer_each_request_and_throttle_inside_a_200() {
         )
         .await;
     assert_eq!(status, 400, "more than 20 requests");
-    let mut settings = SimSettings::default();
-    settings.strict_batch_concurrency = true;
+    let settings = SimSettings {
+        strict_batch_concurrency: true,
+        ..SimSettings::default()
+    };
     s.control.set_settings(settings);
     let (status, body) = s
         .call(
@@ -375,8 +377,10 @@ async fn subscriptions_need_the_handshake_and_deliver_changes() {
 #[actix_web::test]
 async fn the_request_budget_and_faults_answer_429_deterministically() {
     let s = sim(7).await;
-    let mut settings = SimSettings::default();
-    settings.budget_requests = Some(3);
+    let settings = SimSettings {
+        budget_requests: Some(3),
+        ..SimSettings::default()
+    };
     s.control.set_settings(settings);
     let path = format!("{USER}/contactFolders");
     for _ in 0..3 {
