@@ -63,6 +63,7 @@ fn input(links: LinkSet) -> PlanInput {
         required_crm_fields: Vec::new(),
         first_sync: false,
         deletes_confirmed: false,
+        own_deletes: Vec::new(),
         now: Utc
             .timestamp_opt(1_790_000_000, 0)
             .single()

@@ -9,7 +9,7 @@ use super::codec::{user_key, Versioned};
 use super::error::StoreResult;
 use super::Store;
 use crate::ids::{SpaceId, UserId};
-use crate::sync::{PendingIntent, Refusal, Tombstone};
+use crate::sync::{OwnDelete, PendingIntent, Refusal, Tombstone};
 
 /// A user's cursors and bookkeeping.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -32,6 +32,9 @@ pub struct UserSyncState {
     pub intents: Vec<PendingIntent>,
     /// Creates refused by Pipeliner, not retried while nothing changed.
     pub refusals: Vec<Refusal>,
+    /// Deletes exsync sent whose pairs are still stored.
+    #[serde(default)]
+    pub own_deletes: Vec<OwnDelete>,
     /// An admin confirmed the pending mass delete; the next cycle may run it.
     pub deletes_confirmed: bool,
 }

@@ -257,6 +257,17 @@ pub struct Refusal {
     pub key: String,
 }
 
+/// A record exsync itself deleted in a cycle that may have stopped before saving its
+/// result. Recorded before the delete is sent, like a create intent, so the next cycle
+/// does not mistake exsync's own delete for a person's and pass it on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnDelete {
+    /// The side the record was deleted from.
+    pub side: Side,
+    /// Its id there.
+    pub id: String,
+}
+
 /// The whole input of one planning round.
 #[derive(Clone, Debug)]
 pub struct PlanInput {
@@ -282,6 +293,8 @@ pub struct PlanInput {
     pub first_sync: bool,
     /// True when an admin confirmed this cycle's mass delete.
     pub deletes_confirmed: bool,
+    /// Deletes exsync sent whose pairs are still stored (their commit may be missing).
+    pub own_deletes: Vec<OwnDelete>,
     /// The current time.
     pub now: DateTime<Utc>,
 }

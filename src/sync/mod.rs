@@ -43,7 +43,7 @@ mod tests;
 
 pub use contact::{Contact, Field, FieldKey};
 pub use input::{
-    IntentId, Link, LinkSet, Listing, PendingIntent, PlanInput, Presence, Refusal, Side,
+    IntentId, Link, LinkSet, Listing, OwnDelete, PendingIntent, PlanInput, Presence, Refusal, Side,
     SideChanges, Tombstone, Upsert,
 };
 pub use mapping::{CustomMapping, Mapping};

@@ -221,6 +221,18 @@ pub fn commit(
             && !plan.stale_intents.contains(&i.id)
             && !refused.contains(&i.id.0.as_str())
     });
+    // An own delete matters only while its pair is still stored.
+    let mut still_linked = Vec::with_capacity(state.own_deletes.len());
+    for own in state.own_deletes.drain(..) {
+        let linked = match own.side {
+            crate::sync::Side::Exchange => store.link_by_exchange_id(space, user, &own.id)?,
+            crate::sync::Side::Crm => store.link_by_crm_id(space, user, &own.id)?,
+        };
+        if linked.is_some() {
+            still_linked.push(own);
+        }
+    }
+    state.own_deletes = still_linked;
     for refusal in &plan.refusals {
         state
             .refusals

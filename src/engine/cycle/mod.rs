@@ -27,8 +27,8 @@ use crate::sync::mapping::pipeliner::from_pipeliner;
 use crate::sync::mapping::{Change, Mapping};
 use crate::sync::snapshot::contact_hash;
 use crate::sync::{
-    plan, Action, LinkSet, PendingIntent, PlanInput, Settings, Side, SideChanges, SyncPreference,
-    Thresholds,
+    plan, Action, LinkSet, OwnDelete, PendingIntent, PlanInput, Settings, Side, SideChanges,
+    SyncPreference, Thresholds,
 };
 
 /// Pipeliner fields exsync fills on every create whatever the mapping says.
@@ -214,6 +214,7 @@ impl SyncCycle {
             required_crm_fields: required,
             first_sync: !state.first_sync_done,
             deletes_confirmed: state.deletes_confirmed,
+            own_deletes: state.own_deletes.clone(),
             now: self.clock.now(),
         };
         let mut planned = plan(&input);
@@ -239,13 +240,23 @@ impl SyncCycle {
                 ..CycleReport::default()
             });
         }
-        // Record every create before sending it, so a create cut off mid-way is adopted
-        // by the next cycle instead of repeated.
+        // Record every create and delete before sending it: a create cut off mid-way is
+        // adopted by the next cycle instead of repeated, and a delete is known as exsync's
+        // own instead of being passed on as a person's.
         for (side, actions) in [
             (Side::Exchange, &planned.exchange),
             (Side::Crm, &planned.crm),
         ] {
             for action in actions.iter() {
+                if let Action::Delete { id, .. } = action {
+                    let own = OwnDelete {
+                        side,
+                        id: id.clone(),
+                    };
+                    if !state.own_deletes.contains(&own) {
+                        state.own_deletes.push(own);
+                    }
+                }
                 if let Action::Create {
                     intent, contact, ..
                 } = action

@@ -112,6 +112,28 @@ impl<'a> Cx<'a> {
         let pair = self.pair_key();
         let mut e = self.side_now(Side::Exchange, p.exchange_id, &p.base.exchange);
         let mut c = self.side_now(Side::Crm, p.crm_id, &p.base.crm);
+        let own = |side: Side, id: &str| {
+            self.input
+                .own_deletes
+                .iter()
+                .any(|d| d.side == side && d.id == id)
+        };
+        let own_exchange = e.is_none() && own(Side::Exchange, p.exchange_id);
+        if own_exchange || (c.is_none() && own(Side::Crm, p.crm_id)) {
+            // exsync removed it itself in a cycle that stopped before saving: that cycle's
+            // decision stands and nothing is passed on. A Pipeliner contact that is back in
+            // scope since gets a new Exchange copy.
+            let why = "removed by exsync in a cycle that stopped before saving";
+            let s = self.input.settings;
+            return match c {
+                Some(c)
+                    if own_exchange && s.sync_type.writes_exchange() && s.in_scope(c.access) =>
+                {
+                    self.recreate(pair, &p, Side::Exchange, c.contact.into_owned(), why)
+                }
+                _ => self.end_pair(pair, &p, why),
+            };
+        }
         if e.is_none() || c.is_none() {
             for (now, other) in [(&mut e, &p.base.crm), (&mut c, &p.base.exchange)] {
                 if let Some(n) = now.as_mut() {

@@ -48,6 +48,7 @@ pub fn input(settings: Settings) -> PlanInput {
         required_crm_fields: Vec::new(),
         first_sync: false,
         deletes_confirmed: false,
+        own_deletes: Vec::new(),
         now: t(1000),
     }
 }

@@ -118,6 +118,7 @@ impl World {
             required_crm_fields: self.required.clone(),
             first_sync,
             deletes_confirmed: true,
+            own_deletes: self.own_deletes.clone(),
             now: super::super::support::t(self.clock),
         };
         let mut input = input;
@@ -161,6 +162,14 @@ impl World {
             failed_pairs.insert(actions[limit - 1].1.pair());
         }
         self.commit(&plan, &failed_pairs, &created);
+        // An own delete matters only while its pair is still stored.
+        let links = &self.links;
+        self.own_deletes.retain(|d| {
+            links.iter().any(|l| match d.side {
+                Side::Exchange => l.exchange_id == d.id,
+                Side::Crm => l.crm_id == d.id,
+            })
+        });
         for c in &plan.conflicts {
             let loser = match c.winner {
                 Side::Exchange => &c.crm_value,
@@ -241,6 +250,13 @@ impl World {
                 }
             }
             Action::Delete { id, .. } => {
+                let own = crate::sync::input::OwnDelete {
+                    side,
+                    id: id.clone(),
+                };
+                if !self.own_deletes.contains(&own) {
+                    self.own_deletes.push(own);
+                }
                 let store = self.store(side);
                 store.writes += 1;
                 store.deletes += 1;

@@ -169,12 +169,11 @@ proptest! {
 
 /// A sequence the property test once found. A Pipeliner contact leaves the user's scope,
 /// so the cycle deletes its Exchange copy, and the cycle crashes right after that delete,
-/// before committing the unlink. The contact comes back into scope; the next cycle sees
-/// the Exchange copy gone, takes exsync's own delete for a person's, and (without delete
-/// protection) deletes the Pipeliner contact, losing what a person typed there. The fix
-/// is to record exsync's own deletes before sending them, as creates record intents.
+/// before committing the unlink. The contact comes back into scope. Without a record of
+/// exsync's own deletes the next cycle took that delete for a person's and deleted the
+/// Pipeliner contact, losing what a person typed there; now the own delete is recognised
+/// and the contact gets a new Exchange copy.
 #[test]
-#[ignore = "known planner defect: exsync's own delete, cut off before its commit, is mistaken for a person's"]
 fn scope_change_around_a_failed_cycle_keeps_the_exchange_edit() {
     let settings = Settings {
         sync_type: SyncType::Bidirectional,

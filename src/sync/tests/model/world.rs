@@ -123,6 +123,8 @@ pub struct World {
     pub links: Vec<Link>,
     pub tombstones: Vec<Tombstone>,
     pub intents: Vec<PendingIntent>,
+    /// Deletes exsync sent whose pairs may not be committed yet.
+    pub own_deletes: Vec<crate::sync::input::OwnDelete>,
     pub refusals: BTreeMap<String, Refusal>,
     pub settings: Settings,
     pub required: Vec<String>,
@@ -152,6 +154,7 @@ impl World {
             links: Vec::new(),
             tombstones: Vec::new(),
             intents: Vec::new(),
+            own_deletes: Vec::new(),
             refusals: BTreeMap::new(),
             settings,
             required: if require_surname {
