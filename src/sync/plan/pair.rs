@@ -315,7 +315,9 @@ impl<'a> Cx<'a> {
     fn both_present(&mut self, pair: PairKey, p: &PairRef<'_>, e: Now, c: Now) {
         let s = self.input.settings;
         if s.sync_type != SyncType::ExchangeToCrm && !s.in_scope(c.access) {
-            if e.changed || self.unsynced(&e.contact, &p.base.crm) {
+            // A first sync never deletes: the Exchange contact is kept, and the Pipeliner
+            // one must not be copied in again should it come back into scope.
+            if e.changed || self.unsynced(&e.contact, &p.base.crm) || self.input.first_sync {
                 // Removing it would lose what a person typed in Exchange: keep it, end the
                 // pair, and tombstone both records so neither is paired or copied again.
                 let why = "the Pipeliner contact left your scope, but the Exchange contact has edits that were never synced, so it is kept";
