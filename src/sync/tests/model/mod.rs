@@ -227,3 +227,46 @@ fn scope_change_around_a_failed_cycle_keeps_the_exchange_edit() {
         panic!("{e}");
     }
 }
+
+/// A sequence the property test found: the first sync stops half-way, the Pipeliner copy
+/// it created leaves the user's scope and later comes back. The Exchange original is kept
+/// and both are tombstoned, so the Pipeliner contact is not copied into Exchange a second
+/// time.
+#[test]
+fn a_first_sync_copy_leaving_and_reentering_scope_is_not_copied_twice() {
+    let settings = Settings {
+        sync_type: SyncType::Bidirectional,
+        sync_preference: SyncPreference::Owned,
+        delete_protection: false,
+        conflict_policy: ConflictPolicy::Newest,
+        thresholds: Thresholds::default(),
+    };
+    let create = || Op::Create {
+        side: Side::Exchange,
+        fields: vec![0],
+        shared_email: None,
+    };
+    let ops = [
+        create(),
+        create(),
+        Op::Cycle {
+            fail_after: Some(1),
+            full_exchange: false,
+        },
+        Op::Reassign {
+            pick: 0,
+            access: Access::Viewer,
+        },
+        Op::Cycle {
+            fail_after: None,
+            full_exchange: false,
+        },
+        Op::Reassign {
+            pick: 7_855_394_032_825_697_120,
+            access: Access::Owner,
+        },
+    ];
+    if let Err(e) = run(settings, false, &ops) {
+        panic!("{e}");
+    }
+}
