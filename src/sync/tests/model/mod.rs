@@ -270,3 +270,46 @@ fn a_first_sync_copy_leaving_and_reentering_scope_is_not_copied_twice() {
         panic!("{e}");
     }
 }
+
+fn uncommitted_copy_ops() -> Vec<Op> {
+    let create = |side| Op::Create {
+        side,
+        fields: vec![0],
+        shared_email: None,
+    };
+    let cycle = |fail_after| Op::Cycle {
+        fail_after,
+        full_exchange: false,
+    };
+    vec![
+        cycle(None),
+        create(Side::Crm),
+        create(Side::Crm),
+        cycle(Some(1)),
+        create(Side::Exchange),
+        cycle(Some(1)),
+        Op::Reassign {
+            pick: 8_048_511_297_721_865_575,
+            access: Access::Viewer,
+        },
+        cycle(Some(0)),
+    ]
+}
+
+/// A sequence the property test found: a contact exsync copied into Exchange in a cycle
+/// that stopped, whose Pipeliner source then left the user's scope before the copy was
+/// committed. The copy's intent is kept until its pair is committed, so the copy is never
+/// taken for a new contact and copied back into Pipeliner.
+#[test]
+fn an_uncommitted_copy_is_never_copied_back() {
+    let settings = Settings {
+        sync_type: SyncType::Bidirectional,
+        sync_preference: SyncPreference::Owned,
+        delete_protection: false,
+        conflict_policy: ConflictPolicy::Newest,
+        thresholds: Thresholds::default(),
+    };
+    if let Err(e) = run(settings, false, &uncommitted_copy_ops()) {
+        panic!("{e}");
+    }
+}
