@@ -43,9 +43,6 @@ impl<'a> Cx<'a> {
                 let source = intent.source_id.as_str();
                 let source_side = side.other();
                 self.consumed.insert((side, id));
-                // The record exsync created is still there: keep its intent until the pair
-                // it belongs to is committed, whatever this cycle decides for it.
-                self.used_intents.insert(intent.id.clone());
                 // The source may still be linked to the partner this create replaces.
                 let replaces = self
                     .input
