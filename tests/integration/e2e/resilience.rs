@@ -381,12 +381,20 @@ async fn lifecycle_events_recreate_a_removed_subscription() {
     let first = rig.world.graph().subscriptions();
     assert_eq!(first.len(), 1, "one subscription per user folder");
     let first_id = first[0]["id"].as_str().unwrap().to_owned();
-    let user = rig.user("ann").await;
+    // The copy is written before the first cycle commits: wait for the commit.
+    let mut user = rig.user("ann").await;
+    for _ in 0..250 {
+        if user["sync"]["initial_sync_done"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        user = rig.user("ann").await;
+    }
+    assert_eq!(user["sync"]["initial_sync_done"], true, "{user}");
     assert!(
         user["sync"]["subscription_expires_at"].is_string(),
         "{user}"
     );
-    assert_eq!(user["sync"]["initial_sync_done"], true);
 
     rig.world
         .graph()
