@@ -146,12 +146,21 @@ async fn the_first_sync_pairs_existing_contacts_by_email_before_creating() {
         crm.iter().any(|c| c["first_name"] == "Nameless"),
         "a contact without e-mail is created, not matched"
     );
-    let links = rig
-        .server
-        .get("/api/v1/spaces/acme/users/ann/links")
-        .await
-        .1;
-    assert_eq!(links["items"].as_array().unwrap().len(), 4);
+    // The links are committed just after the writes: wait for them.
+    let mut linked = 0;
+    for _ in 0..250 {
+        let links = rig
+            .server
+            .get("/api/v1/spaces/acme/users/ann/links")
+            .await
+            .1;
+        linked = links["items"].as_array().map_or(0, Vec::len);
+        if linked == 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(linked, 4, "{}", rig.explain("ann").await);
     rig.stop().await;
 }
 
