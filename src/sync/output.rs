@@ -133,6 +133,14 @@ pub enum LinkChange {
         /// The tombstone.
         tombstone: Tombstone,
     },
+    /// A create of an earlier cycle whose record was found and whose pair ends now: drop
+    /// its pending intent with this pair's commit (and only then).
+    Resolve {
+        /// The pair.
+        pair: PairKey,
+        /// The intent to drop.
+        intent: IntentId,
+    },
 }
 
 impl LinkChange {
@@ -143,7 +151,8 @@ impl LinkChange {
             | LinkChange::Relink { pair, .. }
             | LinkChange::Refresh { pair, .. }
             | LinkChange::Unlink { pair, .. }
-            | LinkChange::Tombstone { pair, .. } => *pair,
+            | LinkChange::Tombstone { pair, .. }
+            | LinkChange::Resolve { pair, .. } => *pair,
         }
     }
 }

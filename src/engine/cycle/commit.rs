@@ -201,6 +201,7 @@ pub fn commit(
             LinkChange::Unlink { exchange_id, .. } => {
                 store.remove_link(space, user, exchange_id)?;
             }
+            LinkChange::Resolve { intent, .. } => resolved.push(intent.clone()),
             LinkChange::Tombstone { tombstone, .. } => {
                 if !state.tombstones.contains(tombstone) {
                     state.tombstones.push(tombstone.clone());

@@ -150,6 +150,15 @@ impl<'a> Cx<'a> {
     }
 
     fn end_pair(&mut self, pair: PairKey, p: &PairRef<'_>, why: &str) {
+        if let Origin::Adopted(intent) = &p.origin {
+            // The created record's pair ends: its intent goes with this pair's commit, so
+            // a cycle that stops first still knows the record as exsync's.
+            self.used_intents.insert(intent.clone());
+            self.out.links.push(LinkChange::Resolve {
+                pair,
+                intent: intent.clone(),
+            });
+        }
         if matches!(p.origin, Origin::Stored) {
             self.emit_unlink(pair, p.exchange_id, p.crm_id, why);
         } else if let Some((e, c)) = p.replaces {

@@ -373,6 +373,9 @@ impl World {
                         .retain(|l| !(l.exchange_id == *exchange_id && l.crm_id == *crm_id));
                 }
                 LinkChange::Tombstone { tombstone, .. } => self.tombstones.push(tombstone.clone()),
+                LinkChange::Resolve { intent, .. } => {
+                    drop_intents.insert(intent.clone());
+                }
             }
         }
         for r in &plan.refusals {

@@ -298,11 +298,9 @@ fn uncommitted_copy_ops() -> Vec<Op> {
 
 /// A sequence the property test found: a contact exsync copied into Exchange in a cycle
 /// that stopped, whose Pipeliner source then left the user's scope before the copy was
-/// committed. The adopted pair ends without a link change, so its intent is dropped as
-/// stale while the delete of the copy has not been committed; the next cycle takes the
-/// copy for a new contact and copies it back into Pipeliner.
+/// committed. The adopted pair ends; its intent now goes only with that pair's commit
+/// (`LinkChange::Resolve`), so the copy is never taken for a new contact and copied back.
 #[test]
-#[ignore = "known planner defect: an adopted copy whose pair ends loses its intent before the end is committed"]
 fn an_uncommitted_copy_is_never_copied_back() {
     let settings = Settings {
         sync_type: SyncType::Bidirectional,
