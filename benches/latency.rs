@@ -82,6 +82,8 @@ async fn bench(changes: usize) -> Result<(), String> {
         log_format: LogFormat::Text,
         workers: Some(2),
         tick_interval: 3600,
+        graph_budget_requests: 10_000,
+        graph_budget_window: 600,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let app = actix_web::rt::spawn(exsync::app::run(config, listener, async move {

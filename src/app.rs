@@ -79,6 +79,7 @@ pub async fn run(
             page_size: 100,
             timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
+            budget: config.budget(),
         },
         config.public_url.clone(),
     );

@@ -3,11 +3,14 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+
+use crate::connectors::graph::budget::MailboxBudget;
 
 /// The keys a file or the environment may set (env: `EXSYNC_` + upper case).
 pub const KEYS: &[&str] = &[
@@ -20,6 +23,8 @@ pub const KEYS: &[&str] = &[
     "log_format",
     "workers",
     "tick_interval",
+    "graph_budget_requests",
+    "graph_budget_window",
 ];
 
 /// How log lines are written.
@@ -61,6 +66,11 @@ pub struct Config {
     /// Seconds between a user's periodic safety-net syncs, ±10 % jitter
     /// (`EXSYNC_TICK_INTERVAL`, default 300).
     pub tick_interval: u64,
+    /// Graph's request budget per app and mailbox, requests per window
+    /// (`EXSYNC_GRAPH_BUDGET_REQUESTS`, default 10,000); exsync paces each mailbox under it.
+    pub graph_budget_requests: u32,
+    /// The budget's window in seconds (`EXSYNC_GRAPH_BUDGET_WINDOW`, default 600).
+    pub graph_budget_window: u64,
 }
 
 #[derive(Serialize)]
@@ -70,6 +80,8 @@ struct Defaults {
     log: &'static str,
     log_format: LogFormat,
     tick_interval: u64,
+    graph_budget_requests: u32,
+    graph_budget_window: u64,
 }
 
 /// A configuration that cannot be used.
@@ -92,6 +104,8 @@ impl Config {
             log: "info",
             log_format: LogFormat::Text,
             tick_interval: 300,
+            graph_budget_requests: 10_000,
+            graph_budget_window: 600,
         }));
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
@@ -129,10 +143,25 @@ impl Config {
                 "tick_interval must be at least 1 second".into(),
             ));
         }
+        if config.graph_budget_requests == 0 || config.graph_budget_window == 0 {
+            return Err(ConfigError::Invalid(
+                "graph_budget_requests and graph_budget_window must be at least 1".into(),
+            ));
+        }
         if config.workers == Some(0) {
             return Err(ConfigError::Invalid("workers must be at least 1".into()));
         }
         Ok(config)
+    }
+}
+
+impl Config {
+    /// The Graph request budget per mailbox the clients pace themselves under.
+    pub fn budget(&self) -> MailboxBudget {
+        MailboxBudget {
+            requests: self.graph_budget_requests,
+            window: Duration::from_secs(self.graph_budget_window),
+        }
     }
 }
 
@@ -172,6 +201,7 @@ mod tests {
             assert_eq!(config.bind, "127.0.0.1:8080".parse().unwrap());
             assert_eq!(config.data_dir, PathBuf::from("./data"));
             assert!(config.admin_token.is_none());
+            assert_eq!(config.budget(), MailboxBudget::default());
             Ok(())
         });
     }
@@ -185,6 +215,10 @@ mod tests {
             jail.set_env("EXSYNC_LOG_FORMAT", "json");
             jail.set_env("EXSYNC_PUBLIC_URL", "ftp://x");
             assert!(Config::load(None).is_err());
+            jail.set_env("EXSYNC_GRAPH_BUDGET_WINDOW", "0");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("graph_budget_window"), "{err}");
+            jail.set_env("EXSYNC_GRAPH_BUDGET_WINDOW", "600");
             jail.create_file("typo.toml", "bnid = \"x\"\n")?;
             assert!(Config::load(Some(Path::new("typo.toml"))).is_err());
             assert!(matches!(

@@ -139,6 +139,8 @@ pub async fn run(
         log_format: LogFormat::Text,
         workers: Some(2),
         tick_interval: 60,
+        graph_budget_requests: 10_000,
+        graph_budget_window: 600,
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let app = actix_web::rt::spawn(crate::app::run(config, listener, async move {

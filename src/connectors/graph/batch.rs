@@ -67,8 +67,9 @@ impl GraphClient {
             // A batch mixes creates with other writes: resend it only when Graph did not
             // run it at all.
             let answer = self
-                .send(
+                .send_costing(
                     mailbox,
+                    pending.len() as u32,
                     Method::POST,
                     "/$batch",
                     Some(&body),

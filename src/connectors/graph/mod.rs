@@ -3,11 +3,12 @@
 //!
 //! Every call goes through [`GraphClient::send`], which adds the bearer token,
 //! `Prefer: IdType="ImmutableId"` and `odata.maxpagesize`, keeps at most four requests in
-//! flight per mailbox, applies the timeout, maps Graph's error envelope to
+//! flight per mailbox, paces each mailbox under its request budget ([`budget`]), applies the timeout, maps Graph's error envelope to
 //! [`GraphError`], and retries what may be retried (honouring `Retry-After`).
 
 mod auth;
 pub mod batch;
+pub mod budget;
 pub mod contacts;
 pub mod delta;
 pub mod error;
@@ -24,6 +25,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
+use budget::{MailboxBudget, MailboxPacer};
 pub use error::GraphError;
 
 use crate::clock::SharedClock;
@@ -51,6 +53,8 @@ pub struct GraphConfig {
     pub timeout: Duration,
     /// Retries of failed calls.
     pub retry: RetryPolicy,
+    /// The request budget per mailbox the client paces itself under.
+    pub budget: MailboxBudget,
 }
 
 impl std::fmt::Debug for GraphConfig {
@@ -81,6 +85,7 @@ impl GraphConfig {
             page_size: 100,
             timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
+            budget: MailboxBudget::default(),
         }
     }
 }
@@ -116,6 +121,7 @@ struct Inner {
     clock: SharedClock,
     token: tokio::sync::Mutex<Option<auth::CachedToken>>,
     mailboxes: Mutex<HashMap<String, Arc<Semaphore>>>,
+    pacer: MailboxPacer,
     throttled: std::sync::atomic::AtomicU64,
 }
 
@@ -132,6 +138,7 @@ impl GraphClient {
     pub fn new(config: GraphConfig, http: reqwest::Client, clock: SharedClock) -> Self {
         Self {
             inner: Arc::new(Inner {
+                pacer: MailboxPacer::new(config.budget),
                 config,
                 http,
                 clock,
@@ -190,13 +197,28 @@ impl GraphClient {
         body: Option<&Value>,
         replay: Replay,
     ) -> Result<GraphResponse, GraphError> {
+        self.send_costing(mailbox, 1, method, path_or_url, body, replay)
+            .await
+    }
+
+    /// Sends one request that counts as `cost` requests against the mailbox's budget (a
+    /// `$batch` of `cost` sub-requests), with retries as `replay` allows.
+    pub(crate) async fn send_costing(
+        &self,
+        mailbox: &str,
+        cost: u32,
+        method: Method,
+        path_or_url: &str,
+        body: Option<&Value>,
+        replay: Replay,
+    ) -> Result<GraphResponse, GraphError> {
         let url = self.url(path_or_url);
         let what = format!("{method} {}", strip_query(path_or_url));
         self.inner
             .config
             .retry
             .run(&what, || async {
-                self.send_once(mailbox, method.clone(), &url, body)
+                self.send_once(mailbox, cost, method.clone(), &url, body)
                     .await
                     .map_err(|e| match (replay, &e) {
                         (Replay::OnlyIfThrottled, GraphError::Throttled { .. })
@@ -211,11 +233,13 @@ impl GraphClient {
     async fn send_once(
         &self,
         mailbox: &str,
+        cost: u32,
         method: Method,
         url: &str,
         body: Option<&Value>,
     ) -> Result<GraphResponse, GraphError> {
         let token = self.token().await?;
+        self.inner.pacer.take(mailbox, cost).await;
         let limit = self.mailbox_limit(mailbox);
         let _permit = limit
             .acquire_owned()

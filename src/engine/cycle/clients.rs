@@ -45,6 +45,8 @@ pub struct ClientOptions {
     pub timeout: std::time::Duration,
     /// Retry limits.
     pub retry: crate::connectors::retry::RetryPolicy,
+    /// Graph's request budget per mailbox, paced under.
+    pub budget: crate::connectors::graph::budget::MailboxBudget,
 }
 
 impl ClientCache {
@@ -84,6 +86,7 @@ impl ClientCache {
         graph.page_size = options.page_size;
         graph.timeout = options.timeout;
         graph.retry = options.retry;
+        graph.budget = options.budget;
         let mut pipeliner = PipelinerConfig::new(
             &space.pipeliner.service_url,
             &space.pipeliner.space_id,

@@ -8,12 +8,14 @@ use std::time::Duration;
 use actix_web::body::MessageBody;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::batch;
 use super::core::Core;
 use super::errors::GraphFault;
 use super::routes::{execute, route_name, segments};
+use super::state::{State, Usage};
 use super::subscriptions;
 use crate::sim::faults::FaultKind;
 
@@ -55,6 +57,45 @@ impl Drop for Slot<'_> {
     }
 }
 
+/// Takes one unit of the app's request budget for `mailbox`, or answers 429 with the
+/// seconds until the window resets. Batched sub-requests each take their own unit, as Graph
+/// evaluates them one by one.
+pub(crate) fn take_budget(
+    state: &mut State,
+    client: &str,
+    mailbox: &str,
+    now: DateTime<Utc>,
+) -> Result<(), GraphFault> {
+    let (Some(limit), window) = (
+        state.settings.budget_requests,
+        state.settings.budget_window_secs,
+    ) else {
+        return Ok(());
+    };
+    let usage = state
+        .usage
+        .entry((client.to_owned(), mailbox.to_ascii_lowercase()))
+        .or_insert(Usage {
+            window_start: now,
+            count: 0,
+        });
+    if now - usage.window_start >= chrono::Duration::seconds(window) {
+        usage.window_start = now;
+        usage.count = 0;
+    }
+    if usage.count >= limit {
+        let left = (usage.window_start + chrono::Duration::seconds(window) - now)
+            .num_seconds()
+            .max(1);
+        return Err(GraphFault::throttled(
+            left as u64,
+            "Application is over its MailboxRequests limit.",
+        ));
+    }
+    usage.count += 1;
+    Ok(())
+}
+
 /// Takes a concurrency slot and a unit of budget for the mailbox, or says why not.
 fn admit<'a>(core: &'a Core, client: &str, mailbox: Option<&str>) -> Result<Slot<'a>, GraphFault> {
     let Some(m) = mailbox else {
@@ -65,33 +106,7 @@ fn admit<'a>(core: &'a Core, client: &str, mailbox: Option<&str>) -> Result<Slot
     };
     let now = core.now();
     let mut state = core.state();
-    let (budget, window) = (
-        state.settings.budget_requests,
-        state.settings.budget_window_secs,
-    );
-    if let Some(limit) = budget {
-        let usage = state
-            .usage
-            .entry((client.to_owned(), m.to_ascii_lowercase()))
-            .or_insert(super::state::Usage {
-                window_start: now,
-                count: 0,
-            });
-        if now - usage.window_start >= chrono::Duration::seconds(window) {
-            usage.window_start = now;
-            usage.count = 0;
-        }
-        if usage.count >= limit {
-            let left = (usage.window_start + chrono::Duration::seconds(window) - now)
-                .num_seconds()
-                .max(1);
-            return Err(GraphFault::throttled(
-                left as u64,
-                "Application is over its MailboxRequests limit.",
-            ));
-        }
-        usage.count += 1;
-    }
+    take_budget(&mut state, client, m, now)?;
     let Ok(found) = state.mailbox(m) else {
         return Ok(Slot {
             core,
@@ -132,7 +147,10 @@ pub(crate) async fn handle(core: web::Data<Core>, req: HttpRequest, body: Bytes)
     *core.state().requests.entry(route.into()).or_insert(0) += 1;
     let _slot = match admit(&core, &client, mailbox.as_deref()) {
         Ok(slot) => slot,
-        Err(fault) => return fault.response(),
+        Err(fault) => {
+            core.state().throttled += 1;
+            return fault.response();
+        }
     };
     let decision = core.state().faults.decide(route);
     if decision.latency_ms > 0 {
@@ -150,7 +168,9 @@ pub(crate) async fn handle(core: web::Data<Core>, req: HttpRequest, body: Bytes)
             .response()
         }
         Some(FaultKind::TooManyRequests { retry_after_secs }) => {
-            return GraphFault::throttled(*retry_after_secs, "Please retry again later.").response()
+            core.state().throttled += 1;
+            return GraphFault::throttled(*retry_after_secs, "Please retry again later.")
+                .response();
         }
         _ => {}
     }
@@ -165,7 +185,7 @@ pub(crate) async fn handle(core: web::Data<Core>, req: HttpRequest, body: Bytes)
     let default_page = core.state().settings.default_page_size;
     let size = page_size(&req, default_page);
     let result = match route {
-        "batch" => batch::run(&core, &tenant, &json, size).map(|body| (200, body)),
+        "batch" => batch::run(&core, &tenant, &client, &json, size).map(|body| (200, body)),
         "subscriptions.create" => subscriptions::create(&core, &tenant, &json)
             .await
             .map(|a| (a.status, a.body)),

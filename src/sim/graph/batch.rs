@@ -1,13 +1,15 @@
 //! `POST /$batch`: up to 20 sub-requests, each answered on its own inside a 200. Fault
 //! rules for a sub-request's route apply to that sub-request (429s carry their own
 //! `Retry-After`), and with strict batch concurrency the fifth and later sub-requests for
-//! a mailbox answer 429 as when the mailbox is busy.
+//! a mailbox answer 429 as when the mailbox is busy. Each sub-request for a mailbox takes
+//! its own unit of the app's request budget for that mailbox.
 
 use std::collections::HashMap;
 
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use super::api::take_budget;
 use super::core::Core;
 use super::errors::GraphFault;
 use super::routes::{execute, route_name, segments};
@@ -32,6 +34,7 @@ fn split_url(url: &str) -> (String, HashMap<String, String>) {
 pub(crate) fn run(
     core: &Core,
     tenant: &str,
+    client: &str,
     body: &Value,
     page_size: usize,
 ) -> Result<Value, GraphFault> {
@@ -48,6 +51,7 @@ pub(crate) fn run(
     let mut responses = Vec::new();
     let mut notes: Vec<super::core::Note> = Vec::new();
     let mut per_mailbox: HashMap<String, usize> = HashMap::new();
+    let now = core.now();
     let mut state = core.state();
     for request in requests {
         let id = request["id"].as_str().unwrap_or_default().to_owned();
@@ -70,21 +74,27 @@ pub(crate) fn run(
             .get(1)
             .filter(|_| segs.first().is_some_and(|s| s == "users"))
             .map(|m| m.to_ascii_lowercase());
-        let lane = mailbox.map(|m| {
-            let n = per_mailbox.entry(m).or_insert(0);
+        let lane = mailbox.as_ref().map(|m| {
+            let n = per_mailbox.entry(m.clone()).or_insert(0);
             *n += 1;
             *n
         });
         let strict = state.settings.strict_batch_concurrency;
         let fault = state.faults.decide(route).outcome;
-        let result = match (fault, lane) {
-            (Some(FaultKind::TooManyRequests { retry_after_secs }), _) => {
+        let budget = match &mailbox {
+            Some(m) => take_budget(&mut state, client, m, now),
+            None => Ok(()),
+        };
+        let result = match (budget, fault, lane) {
+            (Err(fault), _, _) => Err(fault),
+            (_, Some(FaultKind::TooManyRequests { retry_after_secs }), _) => {
                 Err(GraphFault::throttled(
                     retry_after_secs,
                     "Application is over its MailboxConcurrency limit.",
                 ))
             }
             (
+                _,
                 Some(FaultKind::Error {
                     status,
                     retry_after_secs,
@@ -94,7 +104,7 @@ pub(crate) fn run(
                 retry_after: retry_after_secs,
                 ..GraphFault::new(status, "ServiceUnavailable", "Simulated server error.")
             }),
-            (_, Some(lane)) if strict && lane > 4 => Err(GraphFault::throttled(
+            (_, _, Some(lane)) if strict && lane > 4 => Err(GraphFault::throttled(
                 1,
                 "Application is over its MailboxConcurrency limit.",
             )),
@@ -109,6 +119,9 @@ pub(crate) fn run(
                 &request["body"],
             ),
         };
+        if matches!(&result, Err(fault) if fault.status == 429) {
+            state.throttled += 1;
+        }
         responses.push(match result {
             Ok(answer) => {
                 notes.extend(answer.notes);

@@ -204,6 +204,11 @@ impl GraphControl {
         self.core.state().requests.clone()
     }
 
+    /// 429 answers given so far, whole requests and batched sub-requests alike.
+    pub fn throttled_count(&self) -> u64 {
+        self.core.state().throttled
+    }
+
     /// The behaviours in force.
     pub fn settings(&self) -> SimSettings {
         self.core.state().settings.clone()

@@ -150,6 +150,8 @@ pub(crate) struct State {
     pub settings: SimSettings,
     pub faults: FaultState,
     pub requests: BTreeMap<String, u64>,
+    /// 429 answers given, whole requests and batched sub-requests.
+    pub throttled: u64,
     pub seq: u64,
 }
 
@@ -172,6 +174,7 @@ impl State {
             settings: SimSettings::default(),
             faults,
             requests: BTreeMap::new(),
+            throttled: 0,
             seq: 0,
         }
     }

@@ -23,6 +23,10 @@ pub struct ServerOptions {
     pub tick_interval: u64,
     /// Whether upstream webhooks point at this server (`EXSYNC_PUBLIC_URL`).
     pub public_url: bool,
+    /// Graph's request budget per mailbox exsync paces under, requests per window.
+    pub graph_budget_requests: u32,
+    /// The budget window, seconds.
+    pub graph_budget_window: u64,
 }
 
 impl Default for ServerOptions {
@@ -30,6 +34,8 @@ impl Default for ServerOptions {
         Self {
             tick_interval: 3600,
             public_url: false,
+            graph_budget_requests: 10_000,
+            graph_budget_window: 600,
         }
     }
 }
@@ -99,6 +105,8 @@ impl TestServer {
             log_format: LogFormat::Text,
             workers: Some(1),
             tick_interval: options.tick_interval,
+            graph_budget_requests: options.graph_budget_requests,
+            graph_budget_window: options.graph_budget_window,
         };
         let (tx, rx) = oneshot::channel::<()>();
         let task = actix_web::rt::spawn(run(config, listener, async move {

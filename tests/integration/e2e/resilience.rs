@@ -407,3 +407,48 @@ async fn lifecycle_events_recreate_a_removed_subscription() {
     .await;
     rig.stop().await;
 }
+
+#[actix_web::test]
+async fn a_load_above_the_mailbox_budget_is_paced_without_a_single_429() {
+    let rig = Rig::start(
+        26,
+        ServerOptions {
+            graph_budget_requests: 60,
+            graph_budget_window: 2,
+            ..ServerOptions::default()
+        },
+    )
+    .await;
+    let mut graph_settings = rig.world.graph().settings();
+    graph_settings.budget_requests = Some(60);
+    graph_settings.budget_window_secs = 2;
+    rig.world.graph().set_settings(graph_settings);
+    let owner = rig.world.add_person(ANN);
+    let contacts = 90;
+    for i in 0..contacts {
+        rig.world.crm_create(
+            json!({ "owner_id": owner, "last_name": format!("Paced {i}"), "email1": format!("p{i}@paced.example") }),
+        );
+    }
+    rig.activate(
+        "ann",
+        ANN,
+        settings("bidirectional", true, json!({ "create": {} })),
+    )
+    .await;
+    rig.until("ann", "every contact reaches Exchange", || {
+        rig.world.exchange_contacts(ANN, FOLDER).len() == contacts
+    })
+    .await;
+    let sent: u64 = rig.world.graph().request_counts().values().sum();
+    assert!(
+        sent > 60,
+        "the load ({sent} requests) exceeds one window's budget"
+    );
+    assert_eq!(
+        rig.world.graph().throttled_count(),
+        0,
+        "exsync stays under the budget"
+    );
+    rig.stop().await;
+}

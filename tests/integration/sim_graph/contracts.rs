@@ -275,6 +275,40 @@ async fn batches_answer_each_request_and_throttle_inside_a_200() {
 }
 
 #[actix_web::test]
+async fn batched_requests_each_take_a_unit_of_the_mailbox_budget() {
+    let s = sim(8).await;
+    let folder = s.folder("Customers");
+    s.control.set_settings(SimSettings {
+        budget_requests: Some(5),
+        ..SimSettings::default()
+    });
+    let requests: Vec<Value> = (0..8)
+        .map(|i| json!({ "id": i.to_string(), "method": "GET", "url": format!("{USER}/contactFolders/{folder}") }))
+        .collect();
+    let (status, body) = s
+        .call(
+            Method::POST,
+            "/$batch",
+            Some(json!({ "requests": requests })),
+        )
+        .await;
+    assert_eq!(status, 200, "the batch itself is not a mailbox request");
+    let responses = body["responses"].as_array().unwrap();
+    assert_eq!(responses.iter().filter(|r| r["status"] == 200).count(), 5);
+    let throttled: Vec<_> = responses.iter().filter(|r| r["status"] == 429).collect();
+    assert_eq!(throttled.len(), 3, "{body}");
+    assert_eq!(throttled[0]["body"]["error"]["code"], "TooManyRequests");
+    assert!(throttled[0]["headers"]["Retry-After"].is_string());
+    assert_eq!(s.control.throttled_count(), 3);
+    let (status, _) = s
+        .call(Method::GET, &format!("{USER}/contactFolders"), None)
+        .await;
+    assert_eq!(status, 429, "the budget is shared with plain requests");
+    assert_eq!(s.control.throttled_count(), 4);
+    s.running.stop().await;
+}
+
+#[actix_web::test]
 async fn subscriptions_need_the_handshake_and_deliver_changes() {
     let s = sim(6).await;
     let folder = s.folder("Customers");
