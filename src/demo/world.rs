@@ -80,12 +80,32 @@ impl World {
 
     /// The body of `POST /api/v1/spaces` that registers this world as space `id`.
     pub fn space_body(&self, id: &str) -> Value {
+        self.space_body_for(id, PIPELINER_SPACE)
+    }
+
+    /// Adds another Pipeliner space (same API key and secret) to the world, for runs
+    /// with many spaces.
+    pub fn add_crm_space(&self, pipeliner_space: &str, name: &str) -> std::io::Result<()> {
+        self.crm()
+            .create_space(SpaceSeed {
+                id: Some(pipeliner_space.into()),
+                name: name.into(),
+                api_key: self.api_key.clone(),
+                api_secret: self.api_secret.clone(),
+            })
+            .map(|_| ())
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    }
+
+    /// The body of `POST /api/v1/spaces` that registers the world's tenant with the
+    /// Pipeliner space `pipeliner_space` as space `id`.
+    pub fn space_body_for(&self, id: &str, pipeliner_space: &str) -> Value {
         json!({
             "id": id,
             "name": self.name,
             "pipeliner": {
                 "service_url": self.pipeliner.service_url(),
-                "space_id": PIPELINER_SPACE,
+                "space_id": pipeliner_space,
                 "api_key": self.api_key,
                 "api_secret": self.api_secret,
             },
@@ -117,10 +137,16 @@ impl World {
 
     /// Adds a person with a mailbox and a Pipeliner user; returns the Pipeliner Client id.
     pub fn add_person(&self, email: &str) -> String {
+        self.add_person_in(PIPELINER_SPACE, email)
+    }
+
+    /// Adds a person with a mailbox and a user of the Pipeliner space `pipeliner_space`;
+    /// returns the Pipeliner Client id.
+    pub fn add_person_in(&self, pipeliner_space: &str, email: &str) -> String {
         self.graph().add_mailbox(TENANT, email);
         self.crm()
             .add_client(
-                PIPELINER_SPACE,
+                pipeliner_space,
                 ClientSeed {
                     email: email.into(),
                     ..Default::default()
@@ -133,8 +159,13 @@ impl World {
 
     /// Creates a Pipeliner contact as a person would; its id.
     pub fn crm_create(&self, contact: Value) -> String {
+        self.crm_create_in(PIPELINER_SPACE, contact)
+    }
+
+    /// Creates a contact in the Pipeliner space `pipeliner_space`; its id.
+    pub fn crm_create_in(&self, pipeliner_space: &str, contact: Value) -> String {
         self.crm()
-            .create_contact(PIPELINER_SPACE, fields(contact))
+            .create_contact(pipeliner_space, fields(contact))
             .ok()
             .and_then(|c| c["id"].as_str().map(str::to_owned))
             .unwrap_or_default()

@@ -107,6 +107,7 @@ async fn inject_faults(
         .map(|(_, rest)| rest.to_owned())
         .unwrap_or_default();
     let route = route_name(req.method().as_str(), &rest);
+    *lock(&core.requests).entry(route.clone()).or_insert(0) += 1;
     let decision = lock(&core.faults).decide(&route);
     if decision.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
@@ -126,6 +127,7 @@ async fn inject_faults(
             Ok(req.into_response(with_retry_after(err.response(), retry_after_secs)))
         }
         Some(FaultKind::TooManyRequests { retry_after_secs }) => {
+            *lock(&core.requests).entry("throttled".into()).or_insert(0) += 1;
             let err = ApiError::new(429, 429, "ERROR_TOO_MANY_REQUESTS", "Too many requests.");
             Ok(req.into_response(with_retry_after(err.response(), Some(retry_after_secs))))
         }

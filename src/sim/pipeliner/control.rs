@@ -254,6 +254,12 @@ impl PipelinerControl {
         })
     }
 
+    /// REST requests served per route (`contacts.list`, `contacts.batch_modify`, …), with
+    /// the 429s given counted under `throttled`.
+    pub fn request_counts(&self) -> std::collections::BTreeMap<String, u64> {
+        lock(&self.core.requests).clone()
+    }
+
     /// What happened to every webhook delivery so far.
     pub fn deliveries(&self) -> Vec<DeliveryRecord> {
         self.core.delivery_log()

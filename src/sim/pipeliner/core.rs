@@ -22,6 +22,8 @@ pub(crate) struct Core {
     state: Mutex<SimState>,
     clock: SharedClock,
     pub faults: Mutex<FaultState>,
+    /// REST requests served per route (`contacts.list`, …), and 429s given as `throttled`.
+    pub requests: Mutex<std::collections::BTreeMap<String, u64>>,
     service_url: Mutex<String>,
     deliveries_tx: mpsc::UnboundedSender<Delivery>,
     deliveries_rx: Mutex<Option<mpsc::UnboundedReceiver<Delivery>>>,
@@ -41,6 +43,7 @@ impl Core {
             state: Mutex::new(SimState::new(seed)),
             clock,
             faults: Mutex::new(FaultState::new(seed)),
+            requests: Mutex::new(std::collections::BTreeMap::new()),
             service_url: Mutex::new("http://127.0.0.1".into()),
             deliveries_tx: tx,
             deliveries_rx: Mutex::new(Some(rx)),

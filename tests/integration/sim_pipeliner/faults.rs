@@ -54,6 +54,10 @@ async fn bursts_of_429_carry_retry_after() {
         200,
         "other routes untouched"
     );
+    let counts = f.control.request_counts();
+    assert_eq!(counts.get("contacts.list"), Some(&3), "{counts:?}");
+    assert_eq!(counts.get("clients.list"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("throttled"), Some(&2), "{counts:?}");
     f.sim.stop().await;
 }
 
