@@ -215,6 +215,7 @@ mod tests {
             jail.set_env("EXSYNC_LOG_FORMAT", "json");
             jail.set_env("EXSYNC_PUBLIC_URL", "ftp://x");
             assert!(Config::load(None).is_err());
+            jail.set_env("EXSYNC_PUBLIC_URL", "https://exsync.example");
             jail.set_env("EXSYNC_GRAPH_BUDGET_WINDOW", "0");
             let err = Config::load(None).unwrap_err().to_string();
             assert!(err.contains("graph_budget_window"), "{err}");

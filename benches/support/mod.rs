@@ -117,14 +117,18 @@ impl Exsync {
             http: reqwest::Client::new(),
             clock_ticks: clock_ticks_per_second(),
         };
-        let up = wait_until(Duration::from_secs(60), Duration::from_millis(20), || async {
-            exsync
-                .http
-                .get(format!("{}/healthz", exsync.base))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-        })
+        let up = wait_until(
+            Duration::from_secs(60),
+            Duration::from_millis(20),
+            || async {
+                exsync
+                    .http
+                    .get(format!("{}/healthz", exsync.base))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            },
+        )
         .await;
         up.map(|_| exsync)
             .ok_or_else(|| "exsync did not answer within 60 s".to_owned())
@@ -172,11 +176,17 @@ impl Exsync {
 
     /// CPU time (user + system) the process has used so far, seconds.
     pub fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
         let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
         let fields: Vec<&str> = after_name.split_whitespace().collect();
         // After the name: state is field 3 of stat(5), utime 14, stime 15.
-        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
         (ticks(11) + ticks(12)) / self.clock_ticks
     }
 

@@ -280,7 +280,7 @@ pub async fn get_user(
     let view = state
         .blocking(move |store| {
             let (enabled, record) = load(&store, &space, &user)?;
-            let sync_state = store.sync_state(&space, &user)?;
+            let sync_state = store.sync_state_summary(&space, &user)?;
             let subscription = match &sync_state.subscription_id {
                 Some(id) => store.subscription(id)?,
                 None => None,
@@ -291,8 +291,8 @@ pub async fn get_user(
                 pipeliner_owner_id: sync_state.owner_id,
                 initial_sync_done: sync_state.first_sync_done,
                 subscription_expires_at: subscription.map(|s| s.expires_at),
-                pending_creates: sync_state.intents.len(),
-                tombstones: sync_state.tombstones.len(),
+                pending_creates: sync_state.intents,
+                tombstones: sync_state.tombstones,
             });
             Ok(view)
         })

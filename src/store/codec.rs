@@ -29,19 +29,29 @@ pub fn encode<T: Versioned>(value: &T) -> StoreResult<Vec<u8>> {
 
 /// Decodes a record written by [`encode`], refusing versions newer than this binary's.
 pub fn decode<T: Versioned>(bytes: &[u8]) -> StoreResult<T> {
+    decode_view(bytes, T::WHAT, T::VERSION)
+}
+
+/// Decodes a value written as `what` (at most `supported` as version) into `T`, which may
+/// be a partial view of it.
+pub fn decode_view<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    what: &'static str,
+    supported: u8,
+) -> StoreResult<T> {
     let (&version, body) = bytes.split_first().ok_or(StoreError::Corrupt {
-        what: T::WHAT,
+        what,
         reason: "empty value".into(),
     })?;
-    if version == 0 || version > T::VERSION {
+    if version == 0 || version > supported {
         return Err(StoreError::UnsupportedVersion {
-            what: T::WHAT,
+            what,
             found: version,
-            supported: T::VERSION,
+            supported,
         });
     }
     serde_json::from_slice(body).map_err(|e| StoreError::Corrupt {
-        what: T::WHAT,
+        what,
         reason: e.to_string(),
     })
 }

@@ -53,27 +53,82 @@ fn unlink_forward(
     Ok(Some(old))
 }
 
+/// One change to a user's links; a cycle's changes are applied together.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkOp {
+    /// Store the link, replacing any link either contact was part of.
+    Put(LinkRecord),
+    /// Remove the link of this Exchange contact, if any.
+    Remove(String),
+}
+
+/// Stores `link` (already encoded) inside a transaction, unlinking whatever either of its
+/// contacts was paired with before.
+fn put_in(
+    forward: &TransactionalTree,
+    inverse: &TransactionalTree,
+    space: &SpaceId,
+    user: &UserId,
+    link: &LinkRecord,
+    encoded: &[u8],
+) -> TxResult<()> {
+    let forward_key = user_item_key(space, user, &link.exchange_id);
+    let inverse_key = user_item_key(space, user, &link.crm_id);
+    unlink_forward(forward, inverse, space, user, &forward_key)?;
+    if let Some(other) = inverse.get(&inverse_key)? {
+        let other = String::from_utf8_lossy(&other).into_owned();
+        unlink_forward(
+            forward,
+            inverse,
+            space,
+            user,
+            &user_item_key(space, user, &other),
+        )?;
+    }
+    forward.insert(forward_key.as_slice(), encoded)?;
+    inverse.insert(inverse_key.as_slice(), link.exchange_id.as_bytes())?;
+    Ok(())
+}
+
 impl Store {
     /// Stores a link, replacing any link either contact was part of.
     pub fn put_link(&self, space: &SpaceId, user: &UserId, link: &LinkRecord) -> StoreResult<()> {
-        let encoded = encode(link)?;
-        let forward_key = user_item_key(space, user, &link.exchange_id);
-        let inverse_key = user_item_key(space, user, &link.crm_id);
+        self.apply_link_ops(
+            space,
+            user,
+            std::slice::from_ref(&LinkOp::Put(link.clone())),
+        )
+    }
+
+    /// Applies `ops` in order, all in one transaction: both indexes change together, and
+    /// a cycle that links thousands of pairs pays for one transaction, not thousands.
+    pub fn apply_link_ops(
+        &self,
+        space: &SpaceId,
+        user: &UserId,
+        ops: &[LinkOp],
+    ) -> StoreResult<()> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let encoded = ops
+            .iter()
+            .map(|op| match op {
+                LinkOp::Put(link) => encode(link),
+                LinkOp::Remove(_) => Ok(Vec::new()),
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
         (self.links_by_exchange.raw(), &self.links_by_crm)
             .transaction(|(forward, inverse)| {
-                unlink_forward(forward, inverse, space, user, &forward_key)?;
-                if let Some(other) = inverse.get(&inverse_key)? {
-                    let other = String::from_utf8_lossy(&other).into_owned();
-                    unlink_forward(
-                        forward,
-                        inverse,
-                        space,
-                        user,
-                        &user_item_key(space, user, &other),
-                    )?;
+                for (op, bytes) in ops.iter().zip(&encoded) {
+                    match op {
+                        LinkOp::Put(link) => put_in(forward, inverse, space, user, link, bytes)?,
+                        LinkOp::Remove(exchange_id) => {
+                            let key = user_item_key(space, user, exchange_id);
+                            unlink_forward(forward, inverse, space, user, &key)?;
+                        }
+                    }
                 }
-                forward.insert(forward_key.as_slice(), encoded.as_slice())?;
-                inverse.insert(inverse_key.as_slice(), link.exchange_id.as_bytes())?;
                 Ok(())
             })
             .map_err(StoreError::from)

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::codec::{user_key, Versioned};
+use super::codec::{decode_view, user_key, Versioned};
 use super::error::StoreResult;
 use super::Store;
 use crate::ids::{SpaceId, UserId};
@@ -44,7 +44,64 @@ impl Versioned for UserSyncState {
     const VERSION: u8 = 1;
 }
 
+/// The parts of a sync state the admin API shows, read without building the intents and
+/// tombstones (during a large first sync the state holds thousands of pending creates).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct SyncStateSummary {
+    /// The Exchange folder that syncs, once resolved or created.
+    #[serde(default)]
+    pub folder_id: Option<String>,
+    /// The user's Pipeliner Client id, once resolved.
+    #[serde(default)]
+    pub owner_id: Option<String>,
+    /// Whether the first sync has committed.
+    #[serde(default)]
+    pub first_sync_done: bool,
+    /// The Graph subscription on the folder.
+    #[serde(default)]
+    pub subscription_id: Option<String>,
+    /// How many tombstones there are.
+    #[serde(default, deserialize_with = "count_items")]
+    pub tombstones: usize,
+    /// How many creates are pending.
+    #[serde(default, deserialize_with = "count_items")]
+    pub intents: usize,
+}
+
+/// Counts a JSON list's items without building them.
+fn count_items<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    struct Counter;
+    impl<'de> serde::de::Visitor<'de> for Counter {
+        type Value = usize;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+            let mut n = 0;
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                n += 1;
+            }
+            Ok(n)
+        }
+    }
+    deserializer.deserialize_seq(Counter)
+}
+
 impl Store {
+    /// The summary of a user's sync state (empty before the first cycle).
+    pub fn sync_state_summary(
+        &self,
+        space: &SpaceId,
+        user: &UserId,
+    ) -> StoreResult<SyncStateSummary> {
+        self.sync_states
+            .raw()
+            .get(user_key(space, user))?
+            .map(|bytes| decode_view(&bytes, UserSyncState::WHAT, UserSyncState::VERSION))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
     /// A user's sync state (empty before the first cycle).
     pub fn sync_state(&self, space: &SpaceId, user: &UserId) -> StoreResult<UserSyncState> {
         Ok(self
@@ -67,5 +124,41 @@ impl Store {
     pub(super) fn remove_sync_state(&self, space: &SpaceId, user: &UserId) -> StoreResult<()> {
         self.sync_states.remove(&user_key(space, user))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_store;
+    use crate::sync::{IntentId, Side};
+
+    #[test]
+    fn the_summary_counts_what_the_state_holds() {
+        let (_dir, store) = test_store();
+        let space = SpaceId::parse("acme").unwrap();
+        let user = UserId::parse("jane").unwrap();
+        assert_eq!(
+            store.sync_state_summary(&space, &user).unwrap(),
+            SyncStateSummary::default()
+        );
+        let state = UserSyncState {
+            folder_id: Some("folder-1".into()),
+            first_sync_done: true,
+            intents: (0..3)
+                .map(|i| PendingIntent {
+                    id: IntentId(format!("x:{i}")),
+                    target: Side::Exchange,
+                    source_id: i.to_string(),
+                    contact: Default::default(),
+                })
+                .collect(),
+            ..UserSyncState::default()
+        };
+        store.put_sync_state(&space, &user, &state).unwrap();
+        let summary = store.sync_state_summary(&space, &user).unwrap();
+        assert_eq!(summary.folder_id.as_deref(), Some("folder-1"));
+        assert!(summary.first_sync_done);
+        assert_eq!((summary.intents, summary.tombstones), (3, 0));
     }
 }

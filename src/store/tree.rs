@@ -113,4 +113,25 @@ impl<T: Versioned> TypedTree<T> {
             .map(|k| k.map_err(StoreError::from))
             .collect()
     }
+
+    /// The keys starting with `prefix`, newest (greatest) first, read lazily.
+    pub fn keys_with_prefix_newest_first(
+        &self,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = StoreResult<sled::IVec>> {
+        self.tree
+            .scan_prefix(prefix)
+            .keys()
+            .rev()
+            .map(|k| k.map_err(StoreError::from))
+    }
+
+    /// The keys starting with `prefix` up to and including `last`.
+    pub fn keys_up_to(&self, prefix: &[u8], last: &[u8]) -> StoreResult<Vec<sled::IVec>> {
+        self.tree
+            .range::<&[u8], _>(prefix..=last)
+            .keys()
+            .map(|k| k.map_err(StoreError::from))
+            .collect()
+    }
 }

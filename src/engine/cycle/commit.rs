@@ -1,12 +1,15 @@
 //! Committing a cycle to the store: link changes of the pairs whose writes all succeeded,
 //! tombstones, refusals, intents, journal lines. Blocking; run on a blocking thread.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::execute::Executed;
 use crate::ids::{SpaceId, UserId};
-use crate::store::links::LinkRecord;
+use crate::store::journal::NewEvent;
+use crate::store::links::{LinkOp, LinkRecord};
 use crate::store::sync_state::UserSyncState;
 use crate::store::{Store, StoreResult};
 use crate::sync::{IntentId, JournalKind, Link, LinkChange, Plan, RecordId, Snapshot};
@@ -71,33 +74,26 @@ fn created_by(id: &RecordId) -> Option<IntentId> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn put(
-    store: &Store,
-    space: &SpaceId,
-    user: &UserId,
+/// The stored form of a pair with its sync state.
+fn link_op(
     exchange_id: String,
     crm_id: String,
     snapshot: Snapshot,
     exchange_version: Option<String>,
     crm_version: Option<String>,
     now: DateTime<Utc>,
-) -> StoreResult<()> {
+) -> LinkOp {
     let state = LinkState {
         snapshot,
         exchange_version,
         crm_version,
     };
-    store.put_link(
-        space,
-        user,
-        &LinkRecord {
-            exchange_id,
-            crm_id,
-            linked_at: now,
-            state: serde_json::to_value(state).unwrap_or_default(),
-        },
-    )
+    LinkOp::Put(LinkRecord {
+        exchange_id,
+        crm_id,
+        linked_at: now,
+        state: serde_json::to_value(state).unwrap_or_default(),
+    })
 }
 
 /// Applies the plan's link changes for the pairs whose writes succeeded, updates the
@@ -122,7 +118,8 @@ pub fn commit(
     let version = |side: &Executed, id: &str, fallback: &Option<String>| {
         side.versions.get(id).cloned().or_else(|| fallback.clone())
     };
-    let mut resolved: Vec<IntentId> = Vec::new();
+    let mut resolved: HashSet<IntentId> = HashSet::new();
+    let mut ops: Vec<LinkOp> = Vec::new();
     for change in &plan.links {
         if !ok(change.pair()) {
             continue;
@@ -136,17 +133,7 @@ pub fn commit(
                 ..
             } => {
                 if let (Some(xid), Some(cid)) = (resolve(x, &created), resolve(c, &created)) {
-                    put(
-                        store,
-                        space,
-                        user,
-                        xid,
-                        cid,
-                        snapshot.clone(),
-                        None,
-                        None,
-                        now,
-                    )?;
+                    ops.push(link_op(xid, cid, snapshot.clone(), None, None, now));
                     resolved.extend(resolves.clone());
                     resolved.extend(created_by(x).into_iter().chain(created_by(c)));
                 }
@@ -160,18 +147,8 @@ pub fn commit(
                 ..
             } => {
                 if let (Some(xid), Some(cid)) = (resolve(x, &created), resolve(c, &created)) {
-                    store.remove_link(space, user, old_exchange_id)?;
-                    put(
-                        store,
-                        space,
-                        user,
-                        xid,
-                        cid,
-                        snapshot.clone(),
-                        None,
-                        None,
-                        now,
-                    )?;
+                    ops.push(LinkOp::Remove(old_exchange_id.clone()));
+                    ops.push(link_op(xid, cid, snapshot.clone(), None, None, now));
                     resolved.extend(resolves.clone());
                     resolved.extend(created_by(x).into_iter().chain(created_by(c)));
                 }
@@ -186,22 +163,21 @@ pub fn commit(
             } => {
                 let xv = version(exchange, exchange_id, exchange_version);
                 let cv = version(crm, crm_id, crm_version);
-                put(
-                    store,
-                    space,
-                    user,
+                ops.push(link_op(
                     exchange_id.clone(),
                     crm_id.clone(),
                     snapshot.clone(),
                     xv,
                     cv,
                     now,
-                )?;
+                ));
             }
             LinkChange::Unlink { exchange_id, .. } => {
-                store.remove_link(space, user, exchange_id)?;
+                ops.push(LinkOp::Remove(exchange_id.clone()));
             }
-            LinkChange::Resolve { intent, .. } => resolved.push(intent.clone()),
+            LinkChange::Resolve { intent, .. } => {
+                resolved.insert(intent.clone());
+            }
             LinkChange::Tombstone { tombstone, .. } => {
                 if !state.tombstones.contains(tombstone) {
                     state.tombstones.push(tombstone.clone());
@@ -209,18 +185,18 @@ pub fn commit(
             }
         }
     }
+    store.apply_link_ops(space, user, &ops)?;
     // Intents: drop the resolved, the stale, and the creates that were refused for good;
     // keep the rest (outcome unknown, or created but not committed) for adoption.
-    let refused: Vec<&str> = exchange
+    let refused: HashSet<&str> = exchange
         .refused
         .iter()
         .chain(&crm.refused)
         .map(|(_, id, _)| id.as_str())
         .collect();
+    let stale: HashSet<&IntentId> = plan.stale_intents.iter().collect();
     state.intents.retain(|i| {
-        !resolved.contains(&i.id)
-            && !plan.stale_intents.contains(&i.id)
-            && !refused.contains(&i.id.0.as_str())
+        !resolved.contains(&i.id) && !stale.contains(&i.id) && !refused.contains(&i.id.0.as_str())
     });
     // An own delete matters only while its pair is still stored.
     let mut still_linked = Vec::with_capacity(state.own_deletes.len());
@@ -240,7 +216,15 @@ pub fn commit(
             .retain(|r| r.exchange_id != refusal.exchange_id);
         state.refusals.push(refusal.clone());
     }
-    let mut journaled = 0;
+    let mut events: Vec<NewEvent> = Vec::with_capacity(plan.journal.len());
+    let mut event = |at, kind: &str, message: String, details| {
+        events.push(NewEvent {
+            at,
+            kind: kind.to_owned(),
+            message,
+            details,
+        });
+    };
     for entry in &plan.journal {
         let kind = match entry.kind {
             JournalKind::Create => "create",
@@ -258,13 +242,10 @@ pub fn commit(
             "exchange_id": entry.exchange_id,
             "crm_id": entry.crm_id,
         });
-        store.append_journal(space, user, entry.at, kind, entry.message.clone(), details)?;
-        journaled += 1;
+        event(entry.at, kind, entry.message.clone(), details);
     }
     for conflict in &plan.conflicts {
-        store.append_journal(
-            space,
-            user,
+        event(
             now,
             "conflict_values",
             format!(
@@ -273,30 +254,24 @@ pub fn commit(
                 conflict.winner
             ),
             serde_json::to_value(conflict).unwrap_or_default(),
-        )?;
-        journaled += 1;
+        );
     }
     for error in &plan.errors {
-        store.append_journal(
-            space,
-            user,
+        event(
             now,
             "record_error",
             error.message.clone(),
             serde_json::json!({ "side": error.side, "id": error.id }),
-        )?;
-        journaled += 1;
+        );
     }
     for (side, id, reason) in exchange.refused.iter().chain(&crm.refused) {
-        store.append_journal(
-            space,
-            user,
+        event(
             now,
             "record_error",
             format!("{} refused a write: {reason}", side.label()),
             serde_json::json!({ "side": side, "id": id }),
-        )?;
-        journaled += 1;
+        );
     }
+    let journaled = store.append_journal_all(space, user, events)?;
     Ok(Committed { journaled })
 }

@@ -243,6 +243,8 @@ impl SyncCycle {
         // Record every create and delete before sending it: a create cut off mid-way is
         // adopted by the next cycle instead of repeated, and a delete is known as exsync's
         // own instead of being passed on as a person's.
+        let mut recorded: std::collections::HashSet<crate::sync::IntentId> =
+            state.intents.iter().map(|i| i.id.clone()).collect();
         for (side, actions) in [
             (Side::Exchange, &planned.exchange),
             (Side::Crm, &planned.crm),
@@ -261,7 +263,7 @@ impl SyncCycle {
                     intent, contact, ..
                 } = action
                 {
-                    if !state.intents.iter().any(|i| &i.id == intent) {
+                    if recorded.insert(intent.clone()) {
                         state.intents.push(PendingIntent {
                             id: intent.clone(),
                             target: side,
