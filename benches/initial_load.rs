@@ -178,7 +178,7 @@ async fn bench(load: Load) -> Result<(), String> {
         }
         polls += 1;
         // The admin API is asked every 500 ms only, so its own CPU stays out of the figure.
-        if polls % 10 != 0 {
+        if !polls.is_multiple_of(10) {
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         }
