@@ -4,6 +4,8 @@
 // Each bench binary uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod fleet;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -188,6 +190,11 @@ impl Exsync {
                 .unwrap_or(0.0)
         };
         (ticks(11) + ticks(12)) / self.clock_ticks
+    }
+
+    /// Threads the process runs now.
+    pub fn threads(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/task", self.pid())).map_or(0, |d| d.count())
     }
 
     /// Resident memory now, bytes.

@@ -54,17 +54,20 @@ fn integration_disabled(space: &SpaceId) -> ApiError {
     )
 }
 
-/// Applies a state change to a user, journals it, and answers the user view.
+/// Applies a state change to a user, journals it, tells the engine (which pauses,
+/// resumes, or with `kick` runs a cycle at once), and answers the user view.
 async fn transition(
     state: web::Data<AppState>,
     path: (String, String),
     kind: &'static str,
+    kick: bool,
     change: fn(&mut UserRecord, bool, chrono::DateTime<chrono::Utc>) -> Result<(), ApiError>,
 ) -> Result<UserView, ApiError> {
     let space = path_space(&path.0)?;
     let user = path_user(&space, &path.1)?;
     let now = state.clock.now();
-    state
+    let (refresh_space, refresh_user) = (space.clone(), user.clone());
+    let view = state
         .blocking(move |store| {
             let (enabled, _) = load(&store, &space, &user)?;
             let record = store.update_user(&space, &user, |u| change(u, enabled, now))?;
@@ -79,7 +82,13 @@ async fn transition(
             tracing::info!(space = %space, user = %user, kind, "user state changed");
             Ok(UserView::new(&record, enabled))
         })
-        .await
+        .await?;
+    if let Some(engine) = &state.engine {
+        engine
+            .refresh_user(&refresh_space, &refresh_user, kick)
+            .await;
+    }
+    Ok(view)
 }
 
 /// Activates a user (201), or reconfigures an existing one (200). Refused with 409
@@ -441,7 +450,7 @@ pub async fn pause_user(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = transition(state, path.into_inner(), "paused", |u, _, now| {
+    let view = transition(state, path.into_inner(), "paused", false, |u, _, now| {
         refuse_deactivated(u)?;
         u.state = UserState::Paused;
         u.updated_at = now;
@@ -471,7 +480,7 @@ pub async fn resume_user(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = transition(state, path.into_inner(), "resumed", |u, _, now| {
+    let view = transition(state, path.into_inner(), "resumed", true, |u, _, now| {
         refuse_deactivated(u)?;
         if u.state == UserState::NeedsConfirmation {
             return Err(ApiError::conflict(
@@ -512,6 +521,7 @@ pub async fn sync_user(
         state,
         path.into_inner(),
         "sync_requested",
+        true,
         |u, enabled, now| {
             refuse_deactivated(u)?;
             if !enabled {

@@ -75,6 +75,10 @@ pub fn database_path(data_dir: &Path) -> PathBuf {
 
 /// How long opening waits for a previous holder of the database (a process or a store
 /// that is still shutting down) to let go of its lock.
+/// sled's page cache (its default is 1 GiB): enough for the hot links and states of
+/// thousands of users while keeping the process small.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Opens sled, waiting briefly while another holder releases the database lock.
@@ -84,6 +88,7 @@ fn open_database(path: &Path) -> StoreResult<sled::Db> {
         match sled::Config::new()
             .path(path)
             .mode(sled::Mode::HighThroughput)
+            .cache_capacity(CACHE_BYTES)
             .open()
         {
             Err(sled::Error::Io(e))

@@ -32,8 +32,11 @@ pub fn parse_time(value: &str) -> Option<DateTime<Utc>> {
 pub struct ContactChanges {
     /// Each changed contact once (latest revision), deleted ones with `is_deleted: true`.
     pub contacts: Vec<Value>,
-    /// The newest `modified` seen, the next watermark.
+    /// The newest `modified` seen.
     pub newest_modified: Option<DateTime<Utc>>,
+    /// Pipeliner's clock when the first page was answered: every change after it has a
+    /// `modified` stamp at or after it (less commit lag), whatever changed before.
+    pub server_time: Option<DateTime<Utc>>,
 }
 
 /// The result of one item of a batch write: the contact id, or why it failed.
@@ -53,6 +56,7 @@ impl PipelinerClient {
         let mut by_id: HashMap<String, Value> = HashMap::new();
         let mut order: Vec<String> = Vec::new();
         let mut newest = None;
+        let mut server_time = None;
         let mut after: Option<String> = None;
         loop {
             let mut query = vec![
@@ -74,6 +78,7 @@ impl PipelinerClient {
             let page = self
                 .send(Method::GET, "/entities/Contacts", &query, None, true)
                 .await?;
+            server_time = server_time.or(page.server_time);
             let items = page
                 .data
                 .as_array()
@@ -109,6 +114,7 @@ impl PipelinerClient {
                 .filter_map(|id| by_id.remove(&id))
                 .collect(),
             newest_modified: newest,
+            server_time,
         })
     }
 

@@ -79,6 +79,8 @@ pub struct Envelope {
     pub data: Value,
     /// The `page_info` member, when present.
     pub page_info: Value,
+    /// Pipeliner's clock when it answered (the `Date` header), when sent.
+    pub server_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A client for one Pipeliner space. Cloning is cheap.
@@ -182,6 +184,12 @@ impl PipelinerClient {
         let response = request.send().await.map_err(error::transport)?;
         let status = response.status().as_u16();
         let retry_after = parse_retry_after(response.headers().get("retry-after"));
+        let server_time = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+            .map(|t| t.with_timezone(&chrono::Utc));
         if status == 429 {
             self.inner
                 .throttled
@@ -190,9 +198,10 @@ impl PipelinerClient {
         let text = response.text().await.map_err(error::transport)?;
         let parsed: Result<Value, _> = serde_json::from_str(&text);
         match (status, parsed) {
-            (200..=299, Ok(body)) if body["success"] != Value::Bool(false) => Ok(Envelope {
-                data: body.get("data").cloned().unwrap_or(Value::Null),
-                page_info: body.get("page_info").cloned().unwrap_or(Value::Null),
+            (200..=299, Ok(mut body)) if body["success"] != Value::Bool(false) => Ok(Envelope {
+                data: body.get_mut("data").map(Value::take).unwrap_or(Value::Null),
+                page_info: body.get_mut("page_info").map(Value::take).unwrap_or(Value::Null),
+                server_time,
             }),
             (200..=299, Ok(body)) => Err(PipelinerError::from_body(status, &body, retry_after)),
             (200..=299, Err(e)) => Err(PipelinerError::Malformed(e.to_string())),

@@ -17,8 +17,10 @@ use crate::sync::mapping::{Change, Mapping};
 use crate::sync::{Access, Listing, SideChanges};
 
 /// How far back each Pipeliner pull reaches before the watermark, so changes saved in the
-/// same second as the last one seen are not missed. Repeats are harmless.
-pub const CRM_OVERLAP: Duration = Duration::seconds(60);
+/// same second as the last one seen, or committed a little after their `modified` stamp,
+/// are not missed. Repeats are harmless but not free: every user of a space re-reads the
+/// space's changes of this window on each cycle, so it is kept to seconds.
+pub const CRM_OVERLAP: Duration = Duration::seconds(10);
 
 /// The Exchange side of a cycle.
 pub struct ExchangePull {
@@ -155,7 +157,13 @@ pub async fn pull_crm(
     }
     Ok(CrmPull {
         changes,
-        watermark: listed.newest_modified.or(watermark),
+        // The next pull starts from when this one ran on Pipeliner's clock, not from the
+        // newest change: in a quiet space the overlap then holds nothing, instead of the
+        // last burst of changes read again on every cycle.
+        watermark: listed
+            .newest_modified
+            .max(listed.server_time)
+            .or(watermark),
     })
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix_web::body::{to_bytes, BoxBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use actix_web::http::header::{HeaderValue, CONTENT_TYPE, DATE, RETRY_AFTER};
 use actix_web::middleware::{from_fn, Next};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
@@ -112,8 +112,17 @@ async fn inject_faults(
     if decision.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
     }
+    let now = core.now();
     match decision.outcome {
-        None => next.call(req).await,
+        None => next.call(req).await.map(|mut res| {
+            // Pipeliner's clock, as the real service sends it; clients start their next
+            // pull from it.
+            let date = now.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+            if let Ok(value) = HeaderValue::from_str(&date) {
+                res.headers_mut().insert(DATE, value);
+            }
+            res
+        }),
         Some(FaultKind::Error {
             status,
             retry_after_secs,

@@ -318,3 +318,51 @@ async fn crm_to_exchange_follows_pipeliner_and_never_writes_it() {
     .await;
     rig.stop().await;
 }
+
+/// Polls the user's status until `field` differs from `before`; the new value.
+async fn status_change(rig: &Rig, field: &str, before: &Value) -> Value {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let now = rig.user("ann").await["status"][field].clone();
+        if &now != before {
+            return now;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "status.{field} stayed {before}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[actix_web::test]
+async fn an_admin_sync_request_runs_a_cycle_at_once() {
+    let rig = Rig::start(
+        44,
+        ServerOptions {
+            tick_interval: 3600,
+            ..ServerOptions::default()
+        },
+    )
+    .await;
+    rig.world.add_person(ANN);
+    rig.activate(
+        "ann",
+        ANN,
+        settings("bidirectional", true, json!({ "create": {} })),
+    )
+    .await;
+    let first = status_change(&rig, "last_sync_finished_at", &Value::Null).await;
+    let (status, _) = rig
+        .server
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/spaces/acme/users/ann/sync",
+            None,
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::ACCEPTED);
+    let second = status_change(&rig, "last_sync_finished_at", &first).await;
+    assert_ne!(first, second, "nothing else asked for a cycle: the request ran it");
+    rig.stop().await;
+}

@@ -20,6 +20,21 @@ fn ids(body: &Value) -> Vec<String> {
 }
 
 #[actix_web::test]
+async fn answers_carry_the_simulated_clock_as_their_date() {
+    let f = Fixture::start(3).await;
+    let answer = f
+        .request(reqwest::Method::GET, "/entities/Contacts")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        answer.headers().get("date").and_then(|v| v.to_str().ok()),
+        Some("Sun, 01 Mar 2026 09:00:00 GMT")
+    );
+    f.sim.stop().await;
+}
+
+#[actix_web::test]
 async fn paging_walks_the_whole_set_exactly_once() {
     let f = Fixture::start(1).await;
     for i in 0..250 {
