@@ -136,15 +136,20 @@ pub async fn activate(
     let started = Instant::now();
     stream::iter(fleet.users.iter().map(Ok::<_, String>))
         .try_for_each_concurrent(concurrency, |u| async move {
-            exsync
-                .ok(
-                    Method::PUT,
-                    &format!("/api/v1/spaces/{}/users/{}", u.space, u.user),
-                    Some(json!({ "email": u.email, "settings": { "sync_type": "bidirectional",
-                        "delete_protection": true, "folder": { "existing": u.folder } } })),
-                )
-                .await
-                .map(|_| ())
+            let path = format!("/api/v1/spaces/{}/users/{}", u.space, u.user);
+            let body = json!({ "email": u.email, "settings": { "sync_type": "bidirectional",
+                "delete_protection": true, "folder": { "existing": u.folder } } });
+            // An upstream that did not answer the activation's probe (502) is asked
+            // again, as an admin would.
+            for _ in 0..3 {
+                let (status, answer) = exsync.call(Method::PUT, &path, Some(body.clone())).await?;
+                match status {
+                    200 | 201 => return Ok(()),
+                    502 => continue,
+                    _ => return Err(format!("PUT {path} answered {status}: {answer}")),
+                }
+            }
+            Err(format!("PUT {path} kept answering 502"))
         })
         .await?;
     Ok(started.elapsed())

@@ -236,16 +236,19 @@ async fn run_cycle(
     trigger: Trigger,
 ) -> Outcome {
     let (s, u) = (space.clone(), user.clone());
-    let job = match on_store(&store, move |st| status::load_job(st, &s, &u, trigger)).await {
+    let now = clock.now();
+    let started = on_store(&store, move |st| {
+        let job = status::load_job(st, &s, &u, trigger)?;
+        if job.is_some() {
+            status::mark_started(st, &s, &u, now)?;
+        }
+        Ok(job)
+    });
+    let job = match started.await {
         Ok(Some(job)) => job,
         Ok(None) => return Outcome::Skipped,
         Err(e) => return Outcome::Failed(e),
     };
-    let now = clock.now();
-    let (s, u) = (space.clone(), user.clone());
-    if let Err(e) = on_store(&store, move |st| status::mark_started(st, &s, &u, now)).await {
-        return Outcome::Failed(e);
-    }
     let result: Result<CycleReport, CycleError> = runner.run(job).await;
     let finished = clock.now();
     match result {

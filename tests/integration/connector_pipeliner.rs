@@ -129,7 +129,9 @@ async fn the_delta_walks_every_page_once_and_sees_soft_deletes() {
     seen.dedup();
     assert_eq!(seen.len(), 250, "each contact exactly once");
     let watermark = all.newest_modified.expect("a watermark");
-    let server_time = all.server_time.expect("Pipeliner's clock from the Date header");
+    let server_time = all
+        .server_time
+        .expect("Pipeliner's clock from the Date header");
     assert!(
         server_time >= watermark - chrono::Duration::seconds(1),
         "the answer came after the changes it lists"

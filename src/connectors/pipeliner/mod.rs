@@ -200,7 +200,10 @@ impl PipelinerClient {
         match (status, parsed) {
             (200..=299, Ok(mut body)) if body["success"] != Value::Bool(false) => Ok(Envelope {
                 data: body.get_mut("data").map(Value::take).unwrap_or(Value::Null),
-                page_info: body.get_mut("page_info").map(Value::take).unwrap_or(Value::Null),
+                page_info: body
+                    .get_mut("page_info")
+                    .map(Value::take)
+                    .unwrap_or(Value::Null),
                 server_time,
             }),
             (200..=299, Ok(body)) => Err(PipelinerError::from_body(status, &body, retry_after)),

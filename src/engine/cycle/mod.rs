@@ -185,6 +185,20 @@ impl SyncCycle {
         )
         .await;
         let (mut exchange, mut crm) = (exchange?, crm?);
+        if is_quiet(&exchange.changes, &crm.changes, &state) {
+            // Nothing changed and nothing is pending: move the cursors and stop; the
+            // planner would plan nothing from this. Most ticks end here.
+            state.delta_link = Some(exchange.delta_link);
+            state.crm_watermark = crm.watermark;
+            let (s, u) = (space_id.clone(), user_id.clone());
+            self.on_store(move |store| store.put_sync_state(&s, &u, &state))
+                .await?;
+            return Ok(CycleReport {
+                throttled: (clients.graph.throttled_count() + clients.pipeliner.throttled_count())
+                    .saturating_sub(throttled_before),
+                ..CycleReport::default()
+            });
+        }
         self.adopt_intents(
             &clients,
             &mailbox,
@@ -456,4 +470,25 @@ impl CycleRunner for SyncCycle {
     fn run(&self, job: CycleJob) -> LocalBoxFuture<'static, Result<CycleReport, CycleError>> {
         Box::pin(self.clone().cycle(job))
     }
+}
+
+/// Whether a cycle has nothing to plan: both sides listed incrementally with no change,
+/// the first sync done, and no create, delete, refusal or confirmation pending.
+fn is_quiet(
+    exchange: &SideChanges,
+    crm: &SideChanges,
+    state: &crate::store::sync_state::UserSyncState,
+) -> bool {
+    let unchanged = |side: &SideChanges| {
+        side.listing == crate::sync::Listing::Incremental
+            && side.upserts.is_empty()
+            && side.deletes.is_empty()
+    };
+    unchanged(exchange)
+        && unchanged(crm)
+        && state.first_sync_done
+        && state.intents.is_empty()
+        && state.own_deletes.is_empty()
+        && state.refusals.is_empty()
+        && !state.deletes_confirmed
 }

@@ -160,10 +160,7 @@ pub async fn pull_crm(
         // The next pull starts from when this one ran on Pipeliner's clock, not from the
         // newest change: in a quiet space the overlap then holds nothing, instead of the
         // last burst of changes read again on every cycle.
-        watermark: listed
-            .newest_modified
-            .max(listed.server_time)
-            .or(watermark),
+        watermark: listed.newest_modified.max(listed.server_time).or(watermark),
     })
 }
 

@@ -363,6 +363,9 @@ async fn an_admin_sync_request_runs_a_cycle_at_once() {
         .await;
     assert_eq!(status, reqwest::StatusCode::ACCEPTED);
     let second = status_change(&rig, "last_sync_finished_at", &first).await;
-    assert_ne!(first, second, "nothing else asked for a cycle: the request ran it");
+    assert_ne!(
+        first, second,
+        "nothing else asked for a cycle: the request ran it"
+    );
     rig.stop().await;
 }
