@@ -8,6 +8,7 @@ pub mod registry;
 pub mod runner;
 pub mod schedule;
 pub mod status;
+pub mod storage;
 pub mod user_sync;
 
 use std::sync::Arc;

@@ -17,6 +17,7 @@ use super::messages::{
 use super::runner::{CycleError, CycleReport, CycleRunner, Trigger};
 use super::schedule::{jitter_rng, Pacing};
 use super::status;
+use super::storage::on_store;
 use crate::clock::SharedClock;
 use crate::ids::{SpaceId, UserId};
 use crate::store::Store;
@@ -97,8 +98,8 @@ impl UserSync {
             self.user.clone(),
         );
         actix_rt::spawn(async move {
-            let _ = actix_web::rt::task::spawn_blocking(move || {
-                status::record_next_run(&store, &space, &user, at)
+            let _ = on_store(&store, move |st| {
+                status::record_next_run(st, &space, &user, at)
             })
             .await;
         });
@@ -175,8 +176,8 @@ impl UserSync {
                 let (recorded, events) = (error.clone(), self.deps.events.clone());
                 actix_rt::spawn(async move {
                     let (s, u) = (space.clone(), user.clone());
-                    let _ = actix_web::rt::task::spawn_blocking(move || {
-                        status::record_failure(&store, &s, &u, &recorded, now)
+                    let _ = on_store(&store, move |st| {
+                        status::record_failure(st, &s, &u, &recorded, now)
                     })
                     .await;
                     let _ = events.send(CycleEvent {
@@ -209,20 +210,6 @@ impl UserSync {
             let next = self.deps.pacing.next_tick(&mut self.rng);
             self.schedule_tick(next, ctx);
         }
-    }
-}
-
-/// Runs blocking store work off the async thread.
-async fn on_store<T, F>(store: &Store, work: F) -> Result<T, CycleError>
-where
-    T: Send + 'static,
-    F: FnOnce(&Store) -> Result<T, crate::store::StoreError> + Send + 'static,
-{
-    let store = store.clone();
-    match actix_web::rt::task::spawn_blocking(move || work(&store)).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(CycleError::new("store_failed", e.to_string())),
-        Err(_) => Err(CycleError::new("store_failed", "a storage worker stopped")),
     }
 }
 

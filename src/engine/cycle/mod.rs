@@ -49,13 +49,7 @@ pub struct SyncCycle {
     public_url: Option<String>,
     hooks_lock: Arc<tokio::sync::Mutex<()>>,
     required_fields: Arc<std::sync::Mutex<RequiredFieldsCache>>,
-    store_slots: Arc<tokio::sync::Semaphore>,
 }
-
-/// Cycles doing storage work at once. sled calls run on blocking threads; without a bound,
-/// thousands of users ticking together would start hundreds of threads (each with its
-/// own stack and allocator arena) for work the disk serialises anyway.
-pub const STORE_CONCURRENCY: usize = 4;
 
 /// The fields each space requires on a new Pipeliner contact, with when they were read.
 type RequiredFieldsCache =
@@ -89,7 +83,6 @@ impl SyncCycle {
             public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
             hooks_lock: Arc::new(tokio::sync::Mutex::new(())),
             required_fields: Arc::default(),
-            store_slots: Arc::new(tokio::sync::Semaphore::new(STORE_CONCURRENCY)),
         }
     }
 
@@ -141,16 +134,7 @@ impl SyncCycle {
         T: Send + 'static,
         F: FnOnce(&Store) -> Result<T, crate::store::StoreError> + Send + 'static,
     {
-        let store = self.store.clone();
-        let _slot = self
-            .store_slots
-            .acquire()
-            .await
-            .map_err(|_| CycleError::new("store_failed", "the storage slots were closed"))?;
-        match actix_web::rt::task::spawn_blocking(move || work(&store)).await {
-            Ok(result) => result.map_err(store_failed),
-            Err(_) => Err(CycleError::new("store_failed", "a storage worker stopped")),
-        }
+        crate::engine::storage::on_store(&self.store, work).await
     }
 
     async fn cycle(self, job: CycleJob) -> Result<CycleReport, CycleError> {
