@@ -139,6 +139,7 @@ async fn bench(load_for: Duration) -> Result<(), String> {
     let _ = stop_tx.send(());
     let edits = editor.await.map_err(|e| e.to_string())?;
     let cycles = fleet::synced_since(&exsync, &fleet, None).await?;
+    let errors = fleet::error_codes(&exsync, &fleet).await?;
     latencies.sort();
 
     println!();
@@ -157,7 +158,7 @@ async fn bench(load_for: Duration) -> Result<(), String> {
         ms(latencies.last().copied().unwrap_or_default()),
     );
     println!(
-        "exsync CPU during the load: {cpu:.1} s over {:.1} s; {cycles} users have synced",
+        "exsync CPU during the load: {cpu:.1} s over {:.1} s; {cycles} users have synced, last errors by code: {errors:?}",
         elapsed.as_secs_f64()
     );
     exsync.stop().await;

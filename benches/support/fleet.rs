@@ -203,6 +203,25 @@ pub async fn synced_since(
         .count())
 }
 
+/// The fleet's users with a last error, counted by error code.
+pub async fn error_codes(
+    exsync: &Exsync,
+    fleet: &Fleet,
+) -> Result<std::collections::BTreeMap<String, usize>, String> {
+    let mut codes = std::collections::BTreeMap::new();
+    for (space, _) in &fleet.spaces {
+        let listing = exsync
+            .ok(Method::GET, &format!("/api/v1/spaces/{space}/users"), None)
+            .await?;
+        for user in listing.as_array().into_iter().flatten() {
+            if let Some(code) = user["status"]["last_error"]["code"].as_str() {
+                *codes.entry(code.to_owned()).or_insert(0) += 1;
+            }
+        }
+    }
+    Ok(codes)
+}
+
 fn parse(t: &str) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::parse_from_rfc3339(t)
         .map(|t| t.with_timezone(&chrono::Utc))
