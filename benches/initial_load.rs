@@ -196,18 +196,8 @@ async fn bench(load: Load) -> Result<(), String> {
     }
     let wall = done.ok_or("the initial load did not converge within 30 minutes")?;
     let cpu = exsync.cpu_seconds() - cpu_before;
-    let diff = |after: BTreeMap<String, u64>, before: &BTreeMap<String, u64>| {
-        after
-            .into_iter()
-            .map(|(k, v)| {
-                let was = before.get(&k).copied().unwrap_or(0);
-                (k, v - was)
-            })
-            .filter(|(_, v)| *v > 0)
-            .collect::<BTreeMap<_, _>>()
-    };
-    let graph = diff(world.graph().request_counts(), &graph_before);
-    let crm = diff(world.crm().request_counts(), &crm_before);
+    let graph = support::counts_since(world.graph().request_counts(), &graph_before);
+    let crm = support::counts_since(world.crm().request_counts(), &crm_before);
     let throttled = world.graph().throttled_count() + crm.get("throttled").copied().unwrap_or(0);
 
     let per_side = load.per_side as u64;

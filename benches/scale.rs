@@ -98,18 +98,8 @@ async fn bench(run: Run) -> Result<(), String> {
     let cpu_round = exsync.cpu_seconds() - cpu_started;
     let rss_round = exsync.rss_bytes();
     let threads = exsync.threads();
-    let diff = |after: std::collections::BTreeMap<String, u64>,
-                before: &std::collections::BTreeMap<String, u64>| {
-        after
-            .into_iter()
-            .filter_map(|(k, v)| {
-                let n = v - before.get(&k).copied().unwrap_or(0);
-                (n > 0).then_some((k, n))
-            })
-            .collect::<std::collections::BTreeMap<_, _>>()
-    };
-    let graph_round = diff(world.graph().request_counts(), &graph_before);
-    let crm_round = diff(world.crm().request_counts(), &crm_before);
+    let graph_round = support::counts_since(world.graph().request_counts(), &graph_before);
+    let crm_round = support::counts_since(world.crm().request_counts(), &crm_before);
     let ticked = fleet::synced_since(&exsync, &fleet, Some(&round_began)).await?;
     // The seconds before sampling began held ticks too: count the round from the
     // user listing, the spread from the samples.

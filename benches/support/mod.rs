@@ -20,19 +20,38 @@ pub fn quick() -> bool {
 /// Cores and memory of this machine, for the record.
 pub fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let memory_kib = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse::<u64>().ok())
-        })
-        .unwrap_or(0);
+    let memory_kib = proc_kib("/proc/meminfo", "MemTotal:");
     format!(
         "{cores} cores, {:.1} GiB memory",
         memory_kib as f64 / 1024.0 / 1024.0
     )
+}
+
+/// The kibibytes on the line starting with `key` of a `/proc` file (0 when absent).
+fn proc_kib(path: &str, key: &str) -> u64 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Requests per route counted since `before` (routes with none left out).
+pub fn counts_since(
+    after: std::collections::BTreeMap<String, u64>,
+    before: &std::collections::BTreeMap<String, u64>,
+) -> std::collections::BTreeMap<String, u64> {
+    after
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let n = v.saturating_sub(before.get(&k).copied().unwrap_or(0));
+            (n > 0).then_some((k, n))
+        })
+        .collect()
 }
 
 /// How the exsync child runs.
@@ -199,16 +218,7 @@ impl Exsync {
 
     /// Resident memory now, bytes.
     pub fn rss_bytes(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|n| n.parse::<u64>().ok())
-            })
-            .unwrap_or(0)
-            * 1024
+        proc_kib(&format!("/proc/{}/status", self.pid()), "VmRSS:") * 1024
     }
 
     /// Stops the process with SIGTERM (graceful: it flushes its database) and waits.
