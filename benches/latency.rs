@@ -82,6 +82,7 @@ async fn bench(changes: usize) -> Result<(), String> {
         log_format: LogFormat::Text,
         workers: Some(2),
         tick_interval: 3600,
+        notified_tick_interval: 3600,
         graph_budget_requests: 10_000,
         graph_budget_window: 600,
     };

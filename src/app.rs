@@ -90,6 +90,7 @@ pub async fn run(
         EngineOptions {
             pacing: Pacing {
                 tick: Duration::from_secs(config.tick_interval),
+                notified_tick: Duration::from_secs(config.notified_tick_interval),
                 ..Pacing::default()
             },
             ..EngineOptions::default()

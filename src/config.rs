@@ -23,6 +23,7 @@ pub const KEYS: &[&str] = &[
     "log_format",
     "workers",
     "tick_interval",
+    "notified_tick_interval",
     "graph_budget_requests",
     "graph_budget_window",
 ];
@@ -66,6 +67,11 @@ pub struct Config {
     /// Seconds between a user's periodic safety-net syncs, ±10 % jitter
     /// (`EXSYNC_TICK_INTERVAL`, default 300).
     pub tick_interval: u64,
+    /// Seconds between the safety-net syncs of a user whose changes both upstreams notify
+    /// (a live Graph subscription and the space's Pipeliner webhook; needs `public_url`),
+    /// ±10 % jitter (`EXSYNC_NOTIFIED_TICK_INTERVAL`, default 1,800; never shorter than
+    /// `tick_interval`).
+    pub notified_tick_interval: u64,
     /// Graph's request budget per app and mailbox, requests per window
     /// (`EXSYNC_GRAPH_BUDGET_REQUESTS`, default 10,000); exsync paces each mailbox under it.
     pub graph_budget_requests: u32,
@@ -80,6 +86,7 @@ struct Defaults {
     log: &'static str,
     log_format: LogFormat,
     tick_interval: u64,
+    notified_tick_interval: u64,
     graph_budget_requests: u32,
     graph_budget_window: u64,
 }
@@ -104,6 +111,7 @@ impl Config {
             log: "info",
             log_format: LogFormat::Text,
             tick_interval: 300,
+            notified_tick_interval: 1800,
             graph_budget_requests: 10_000,
             graph_budget_window: 600,
         }));
@@ -138,9 +146,9 @@ impl Config {
                 )));
             }
         }
-        if config.tick_interval == 0 {
+        if config.tick_interval == 0 || config.notified_tick_interval == 0 {
             return Err(ConfigError::Invalid(
-                "tick_interval must be at least 1 second".into(),
+                "tick_interval and notified_tick_interval must be at least 1 second".into(),
             ));
         }
         if config.graph_budget_requests == 0 || config.graph_budget_window == 0 {
@@ -202,6 +210,10 @@ mod tests {
             assert_eq!(config.data_dir, PathBuf::from("./data"));
             assert!(config.admin_token.is_none());
             assert_eq!(config.budget(), MailboxBudget::default());
+            assert_eq!(
+                (config.tick_interval, config.notified_tick_interval),
+                (300, 1800)
+            );
             Ok(())
         });
     }
@@ -220,6 +232,11 @@ mod tests {
             let err = Config::load(None).unwrap_err().to_string();
             assert!(err.contains("graph_budget_window"), "{err}");
             jail.set_env("EXSYNC_GRAPH_BUDGET_WINDOW", "600");
+            jail.set_env("EXSYNC_NOTIFIED_TICK_INTERVAL", "0");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("notified_tick_interval"), "{err}");
+            jail.set_env("EXSYNC_NOTIFIED_TICK_INTERVAL", "900");
+            assert_eq!(Config::load(None).unwrap().notified_tick_interval, 900);
             jail.create_file("typo.toml", "bnid = \"x\"\n")?;
             assert!(Config::load(Some(Path::new("typo.toml"))).is_err());
             assert!(matches!(

@@ -59,6 +59,8 @@ pub fn counts_since(
 pub struct ExsyncOptions {
     /// `EXSYNC_TICK_INTERVAL`, seconds.
     pub tick_interval: u64,
+    /// `EXSYNC_NOTIFIED_TICK_INTERVAL`, seconds; `None` keeps it at `tick_interval`.
+    pub notified_tick_interval: Option<u64>,
     /// `EXSYNC_GRAPH_BUDGET_REQUESTS`.
     pub budget_requests: u32,
     /// `EXSYNC_GRAPH_BUDGET_WINDOW`, seconds.
@@ -71,6 +73,7 @@ impl Default for ExsyncOptions {
     fn default() -> Self {
         Self {
             tick_interval: 3600,
+            notified_tick_interval: None,
             budget_requests: 10_000,
             budget_window: 600,
             workers: 2,
@@ -119,6 +122,13 @@ impl Exsync {
             .env("EXSYNC_LOG", "warn")
             .env("EXSYNC_WORKERS", options.workers.to_string())
             .env("EXSYNC_TICK_INTERVAL", options.tick_interval.to_string())
+            .env(
+                "EXSYNC_NOTIFIED_TICK_INTERVAL",
+                options
+                    .notified_tick_interval
+                    .unwrap_or(options.tick_interval)
+                    .to_string(),
+            )
             .env(
                 "EXSYNC_GRAPH_BUDGET_REQUESTS",
                 options.budget_requests.to_string(),

@@ -139,6 +139,7 @@ pub async fn run(
         log_format: LogFormat::Text,
         workers: Some(2),
         tick_interval: 60,
+        notified_tick_interval: 600,
         graph_budget_requests: 10_000,
         graph_budget_window: 600,
     };

@@ -39,6 +39,17 @@ pub struct Resume;
 #[rtype(result = "()")]
 pub struct Deactivate;
 
+/// A user's cycle wrote to Pipeliner: the space's other users sync, since exsync's own
+/// writes raise no webhook (they carry the skip key) and would otherwise wait for a tick.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct CrmChanged {
+    /// The space written to.
+    pub space: crate::ids::SpaceId,
+    /// The user whose cycle wrote; it is not told.
+    pub by: crate::ids::UserId,
+}
+
 /// What the actor is doing right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RuntimeStatus {

@@ -82,6 +82,7 @@ impl Engine {
             pacing: options.pacing,
             held,
             events: events.clone(),
+            peers: None,
         };
         let registry = Registry::new(deps, handles).start();
         Self {

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use actix::prelude::*;
 
-use super::messages::{Deactivate, GetStatus, Notify, Pause, Resume, RuntimeStatus, SyncNow};
+use super::messages::{
+    CrmChanged, Deactivate, GetStatus, Notify, Pause, Resume, RuntimeStatus, SyncNow,
+};
 use super::runner::Trigger;
 use super::user_sync::{UserSync, UserSyncDeps};
 use crate::ids::{SpaceId, UserId};
@@ -84,6 +86,9 @@ impl Actor for Registry {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        if let Some(deps) = &mut self.deps {
+            deps.peers = Some(ctx.address().recipient());
+        }
         let Some(deps) = self.deps.clone() else {
             return;
         };
@@ -227,6 +232,17 @@ impl Handler<NotifyUser> for Registry {
                 true
             }
             None => false,
+        }
+    }
+}
+
+impl Handler<CrmChanged> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: CrmChanged, _: &mut Context<Self>) {
+        for ((space, user), addr) in &self.users {
+            if *space == msg.space && *user != msg.by {
+                addr.do_send(msg.clone());
+            }
         }
     }
 }

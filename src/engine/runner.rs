@@ -32,7 +32,7 @@ pub struct CycleJob {
 }
 
 /// What a cycle did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CycleReport {
     /// Writes to Exchange.
     pub exchange: SideCounts,
@@ -46,6 +46,21 @@ pub struct CycleReport {
     pub throttled: u64,
     /// Set when the cycle stopped before writing because it would delete too much.
     pub needs_confirmation: Option<String>,
+    /// Both upstreams will notify exsync of this user's changes (a live Graph
+    /// subscription on the folder and the space's Pipeliner webhook): the next periodic
+    /// sync is only the safety net and may wait longer.
+    pub notified: bool,
+    /// Sync state the cycle leaves to be saved with its status in one storage call (a
+    /// quiet cycle's advanced cursors); `None` when the cycle saved its state itself.
+    pub state_to_save: Option<Box<crate::store::sync_state::UserSyncState>>,
+}
+
+impl CycleReport {
+    /// Whether the cycle wrote anything to Pipeliner, which the space's other users may
+    /// see: exsync's own writes raise no webhook for them.
+    pub fn wrote_to_crm(&self) -> bool {
+        self.crm.created + self.crm.updated + self.crm.deleted > 0
+    }
 }
 
 /// Why a cycle failed as a whole.

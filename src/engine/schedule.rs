@@ -1,5 +1,6 @@
 //! When things happen: tick intervals with jitter (so ten thousand users never tick as a
-//! herd), the notification debounce, and the restart backoff after failures.
+//! herd), the longer safety-net interval of users whose changes both upstreams notify,
+//! the notification debounce, and the restart backoff after failures.
 
 use std::time::Duration;
 
@@ -11,6 +12,10 @@ use rand::{Rng, SeedableRng};
 pub struct Pacing {
     /// The periodic tick (`EXSYNC_TICK_INTERVAL`, default 300 s).
     pub tick: Duration,
+    /// The periodic tick of a user whose changes both upstreams notify
+    /// (`EXSYNC_NOTIFIED_TICK_INTERVAL`, default 1,800 s): notifications move changes
+    /// within seconds, so the tick is only the safety net for a lost one.
+    pub notified_tick: Duration,
     /// Notifications arriving within this window run one cycle.
     pub debounce: Duration,
     /// The first restart waits this long; each further failure doubles it.
@@ -23,6 +28,7 @@ impl Default for Pacing {
     fn default() -> Self {
         Self {
             tick: Duration::from_secs(300),
+            notified_tick: Duration::from_secs(1800),
             debounce: Duration::from_millis(200),
             restart_base: Duration::from_secs(1),
             restart_max: Duration::from_secs(300),
@@ -48,6 +54,14 @@ impl Pacing {
     /// The delay before the next tick: the interval ±10 %.
     pub fn next_tick(&self, rng: &mut StdRng) -> Duration {
         self.tick.mul_f64(rng.gen_range(0.9..1.1))
+    }
+
+    /// The delay before the next tick of a user whose changes both upstreams notify: the
+    /// notified interval ±10 %, never shorter than the plain one.
+    pub fn next_notified_tick(&self, rng: &mut StdRng) -> Duration {
+        self.notified_tick
+            .max(self.tick)
+            .mul_f64(rng.gen_range(0.9..1.1))
     }
 
     /// The wait before the `failures`-th consecutive restart runs a cycle.
@@ -78,7 +92,17 @@ mod tests {
         for _ in 0..100 {
             let next = pacing.next_tick(&mut rng);
             assert!(next >= pacing.tick.mul_f64(0.9) && next <= pacing.tick.mul_f64(1.1));
+            let notified = pacing.next_notified_tick(&mut rng);
+            assert!(notified >= pacing.notified_tick.mul_f64(0.9));
         }
+        let short = Pacing {
+            tick: Duration::from_secs(3600),
+            ..Pacing::default()
+        };
+        assert!(
+            short.next_notified_tick(&mut rng) >= short.tick.mul_f64(0.9),
+            "notifications never make the safety net more frequent"
+        );
     }
 
     #[test]

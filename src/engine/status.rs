@@ -42,7 +42,8 @@ fn tolerate_missing<T>(result: Result<T, StoreError>) -> StoreResult<()> {
     }
 }
 
-/// Records that a cycle started.
+/// Records that a cycle started, for cycles with work to do: the status shows it running
+/// until it ends.
 pub fn mark_started(
     store: &Store,
     space: &SpaceId,
@@ -56,15 +57,37 @@ pub fn mark_started(
     }))
 }
 
-/// Records a finished cycle: totals, state, no error.
+/// When a finished cycle ran and when the next one is due.
+#[derive(Debug, Clone, Copy)]
+pub struct CycleTimes {
+    /// When the cycle started.
+    pub started: DateTime<Utc>,
+    /// When it finished.
+    pub finished: DateTime<Utc>,
+    /// When the next periodic cycle is due.
+    pub next: DateTime<Utc>,
+}
+
+/// Records a finished cycle in one write of the user's record: when it ran, the totals,
+/// the state, no error, and when the next one is due. A cycle with work to do has
+/// already marked itself started ([`mark_started`]); a quiet one is recorded only here.
 pub fn record_success(
     store: &Store,
     space: &SpaceId,
     user: &UserId,
     report: &CycleReport,
-    now: DateTime<Utc>,
+    times: CycleTimes,
 ) -> StoreResult<()> {
+    let now = times.finished;
     tolerate_missing(store.update_user(space, user, |u| {
+        u.status.last_sync_started_at = Some(times.started);
+        if u.status
+            .sync_requested_at
+            .is_some_and(|asked| asked <= times.started)
+        {
+            u.status.sync_requested_at = None;
+        }
+        u.status.next_sync_at = Some(times.next);
         add(&mut u.status.counts.exchange, &report.exchange);
         add(&mut u.status.counts.crm, &report.crm);
         u.status.counts.conflicts += report.conflicts;

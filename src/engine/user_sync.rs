@@ -11,8 +11,8 @@ use actix::prelude::*;
 use rand::rngs::StdRng;
 
 use super::messages::{
-    CycleEvent, CycleOutcome, Deactivate, GetStatus, Notify, Pause, Reconfigure, Resume,
-    RuntimeStatus, SyncNow, Tick,
+    CrmChanged, CycleEvent, CycleOutcome, Deactivate, GetStatus, Notify, Pause, Reconfigure,
+    Resume, RuntimeStatus, SyncNow, Tick,
 };
 use super::runner::{CycleError, CycleReport, CycleRunner, Trigger};
 use super::schedule::{jitter_rng, Pacing};
@@ -37,6 +37,9 @@ pub struct UserSyncDeps {
     pub held: tokio::sync::mpsc::Sender<()>,
     /// Where cycle results are announced.
     pub events: tokio::sync::broadcast::Sender<CycleEvent>,
+    /// Told when a cycle wrote to Pipeliner, so the space's other users look at once
+    /// (set by the registry when it starts).
+    pub peers: Option<Recipient<CrmChanged>>,
 }
 
 /// The actor of one user.
@@ -59,10 +62,26 @@ pub struct UserSync {
 enum Outcome {
     /// The user may not sync any more (gone, deactivated, space switched off).
     Skipped,
-    /// The cycle committed.
-    Done,
+    /// The cycle committed; its status names `next` as the wait before the next tick.
+    Done {
+        /// The wait before the next tick, already recorded as the next run.
+        next: Duration,
+        /// The cycle wrote to Pipeliner, where the space's other users may see it.
+        wrote_to_crm: bool,
+    },
     /// The cycle failed as a whole.
     Failed(CycleError),
+}
+
+/// The two waits a cycle may choose between for the next tick, drawn from the actor's
+/// jitter before the cycle runs so that its status can name the next run in the same
+/// write as its result.
+#[derive(Debug, Clone, Copy)]
+struct NextTick {
+    /// When either upstream would not notify a change.
+    polled: Duration,
+    /// When both upstreams notify changes.
+    notified: Duration,
 }
 
 impl UserSync {
@@ -85,11 +104,9 @@ impl UserSync {
         }
     }
 
+    /// Schedules the next tick and records when it is due.
     fn schedule_tick(&mut self, delay: Duration, ctx: &mut Context<Self>) {
-        if let Some(handle) = self.tick.take() {
-            ctx.cancel_future(handle);
-        }
-        self.tick = Some(ctx.run_later(delay, |act, ctx| act.start_cycle(Trigger::Tick, ctx)));
+        self.schedule_tick_unrecorded(delay, ctx);
         let at = self.deps.clock.now()
             + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::zero());
         let (store, space, user) = (
@@ -103,6 +120,14 @@ impl UserSync {
             })
             .await;
         });
+    }
+
+    /// Schedules the next tick whose time the last cycle's status already names.
+    fn schedule_tick_unrecorded(&mut self, delay: Duration, ctx: &mut Context<Self>) {
+        if let Some(handle) = self.tick.take() {
+            ctx.cancel_future(handle);
+        }
+        self.tick = Some(ctx.run_later(delay, |act, ctx| act.start_cycle(Trigger::Tick, ctx)));
     }
 
     fn start_cycle(&mut self, trigger: Trigger, ctx: &mut Context<Self>) {
@@ -122,10 +147,13 @@ impl UserSync {
         );
         let runner = self.deps.runner.clone();
         let clock = self.deps.clock.clone();
-        let task =
-            actix_rt::spawn(
-                async move { run_cycle(store, space, user, runner, clock, trigger).await },
-            );
+        let next = NextTick {
+            polled: self.deps.pacing.next_tick(&mut self.rng),
+            notified: self.deps.pacing.next_notified_tick(&mut self.rng),
+        };
+        let task = actix_rt::spawn(async move {
+            run_cycle(store, space, user, runner, clock, trigger, next).await
+        });
         ctx.spawn(
             task.into_actor(self)
                 .map(|joined, act, ctx| act.cycle_ended(joined, ctx)),
@@ -154,7 +182,7 @@ impl UserSync {
                 self.announce(
                     trigger,
                     match &outcome {
-                        Outcome::Done => CycleOutcome::Done,
+                        Outcome::Done { .. } => CycleOutcome::Done,
                         Outcome::Skipped => CycleOutcome::Skipped,
                         Outcome::Failed(e) => CycleOutcome::Failed(e.code.clone()),
                     },
@@ -190,6 +218,7 @@ impl UserSync {
                 Outcome::Failed(error)
             }
         };
+        let mut recorded_next = None;
         match outcome {
             Outcome::Failed(error) => {
                 self.failures += 1;
@@ -197,7 +226,18 @@ impl UserSync {
                 ctx.stop();
                 return;
             }
-            Outcome::Done => self.failures = 0,
+            Outcome::Done { next, wrote_to_crm } => {
+                self.failures = 0;
+                recorded_next = Some(next);
+                if wrote_to_crm {
+                    if let Some(peers) = &self.deps.peers {
+                        peers.do_send(CrmChanged {
+                            space: self.space.clone(),
+                            by: self.user.clone(),
+                        });
+                    }
+                }
+            }
             Outcome::Skipped => {}
         }
         if self.stopping {
@@ -207,13 +247,19 @@ impl UserSync {
         if let Some(trigger) = self.follow_up.take() {
             self.start_cycle(trigger, ctx);
         } else if !self.paused {
-            let next = self.deps.pacing.next_tick(&mut self.rng);
-            self.schedule_tick(next, ctx);
+            match recorded_next {
+                Some(next) => self.schedule_tick_unrecorded(next, ctx),
+                None => {
+                    let next = self.deps.pacing.next_tick(&mut self.rng);
+                    self.schedule_tick(next, ctx);
+                }
+            }
         }
     }
 }
 
-/// One cycle, in its own task: load, mark started, run, record.
+/// One cycle, in its own task: load, run, record the result with the next run (and the
+/// state a quiet cycle left to save) in one storage call.
 async fn run_cycle(
     store: Store,
     space: SpaceId,
@@ -221,17 +267,11 @@ async fn run_cycle(
     runner: Arc<dyn CycleRunner>,
     clock: SharedClock,
     trigger: Trigger,
+    next: NextTick,
 ) -> Outcome {
     let (s, u) = (space.clone(), user.clone());
-    let now = clock.now();
-    let started = on_store(&store, move |st| {
-        let job = status::load_job(st, &s, &u, trigger)?;
-        if job.is_some() {
-            status::mark_started(st, &s, &u, now)?;
-        }
-        Ok(job)
-    });
-    let job = match started.await {
+    let started = clock.now();
+    let job = match on_store(&store, move |st| status::load_job(st, &s, &u, trigger)).await {
         Ok(Some(job)) => job,
         Ok(None) => return Outcome::Skipped,
         Err(e) => return Outcome::Failed(e),
@@ -239,13 +279,29 @@ async fn run_cycle(
     let result: Result<CycleReport, CycleError> = runner.run(job).await;
     let finished = clock.now();
     match result {
-        Ok(report) => {
+        Ok(mut report) => {
+            let next = if report.notified {
+                next.notified
+            } else {
+                next.polled
+            };
+            let times = status::CycleTimes {
+                started,
+                finished,
+                next: finished
+                    + chrono::Duration::from_std(next).unwrap_or_else(|_| chrono::Duration::zero()),
+            };
+            let wrote_to_crm = report.wrote_to_crm();
+            let state = report.state_to_save.take();
             match on_store(&store, move |st| {
-                status::record_success(st, &space, &user, &report, finished)
+                if let Some(state) = state {
+                    st.put_sync_state(&space, &user, &state)?;
+                }
+                status::record_success(st, &space, &user, &report, times)
             })
             .await
             {
-                Ok(()) => Outcome::Done,
+                Ok(()) => Outcome::Done { next, wrote_to_crm },
                 Err(e) => Outcome::Failed(e),
             }
         }
@@ -303,6 +359,16 @@ impl Handler<Notify> for UserSync {
             act.debounce_pending = false;
             act.start_cycle(Trigger::Notify, ctx);
         });
+    }
+}
+
+impl Handler<CrmChanged> for UserSync {
+    type Result = ();
+    /// Another user's cycle wrote to the space's Pipeliner contacts. exsync's own writes
+    /// raise no webhook (they carry the skip key), so this stands in for the delivery the
+    /// space's users would otherwise get.
+    fn handle(&mut self, _: CrmChanged, ctx: &mut Context<Self>) {
+        ctx.notify(Notify);
     }
 }
 

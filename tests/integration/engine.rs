@@ -1,8 +1,10 @@
 //! The engine's actors with scripted cycle runners over a real store: cycles run on
 //! request and record status, triggers coalesce, a panicking user restarts alone, pause,
-//! resume and the integration switch take effect, shutdown lets running cycles commit.
+//! resume and the integration switch take effect, shutdown lets running cycles commit,
+//! notified users wait longer for their safety net, and a write to Pipeliner wakes the
+//! space's other users.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,11 +23,13 @@ use futures_util::future::{FutureExt, LocalBoxFuture};
 use secrecy::SecretString;
 use tokio::sync::{broadcast, mpsc, Semaphore};
 
-/// A runner that reports each call, waits at a gate, and panics for chosen users once.
+/// A runner that reports each call, waits at a gate, panics for chosen users once, and
+/// answers with each user's scripted report (one Exchange create by default).
 struct ScriptedRunner {
     calls: mpsc::UnboundedSender<(String, Trigger)>,
     gate: Arc<Semaphore>,
     panic_once: Mutex<HashSet<String>>,
+    reports: HashMap<String, CycleReport>,
 }
 
 impl CycleRunner for ScriptedRunner {
@@ -34,14 +38,17 @@ impl CycleRunner for ScriptedRunner {
         let _ = self.calls.send((user.clone(), job.trigger));
         let panics = self.panic_once.lock().unwrap().remove(&user);
         let gate = self.gate.clone();
+        let scripted = self.reports.get(&user).cloned();
         async move {
             let _permit = gate.acquire().await.expect("gate open");
             if panics {
                 panic!("injected failure for {user}");
             }
-            let mut report = CycleReport::default();
-            report.exchange.created = 1;
-            Ok(report)
+            Ok(scripted.unwrap_or_else(|| {
+                let mut report = CycleReport::default();
+                report.exchange.created = 1;
+                report
+            }))
         }
         .boxed_local()
     }
@@ -123,6 +130,23 @@ fn set_state(store: &Store, space: &SpaceId, user: &UserId, state: UserState) {
 
 impl Harness {
     fn new(seed: impl FnOnce(&Store), gate_permits: usize, panic_once: &[&str]) -> Self {
+        let pacing = Pacing {
+            tick: Duration::from_secs(3600),
+            notified_tick: Duration::from_secs(3600),
+            debounce: Duration::from_millis(20),
+            restart_base: Duration::from_millis(10),
+            restart_max: Duration::from_millis(50),
+        };
+        Self::scripted(seed, gate_permits, panic_once, pacing, HashMap::new())
+    }
+
+    fn scripted(
+        seed: impl FnOnce(&Store),
+        gate_permits: usize,
+        panic_once: &[&str],
+        pacing: Pacing,
+        reports: HashMap<String, CycleReport>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), None).unwrap();
         seed(&store);
@@ -132,14 +156,10 @@ impl Harness {
             calls: tx,
             gate: gate.clone(),
             panic_once: Mutex::new(panic_once.iter().map(|s| s.to_string()).collect()),
+            reports,
         });
         let options = EngineOptions {
-            pacing: Pacing {
-                tick: Duration::from_secs(3600),
-                debounce: Duration::from_millis(20),
-                restart_base: Duration::from_millis(10),
-                restart_max: Duration::from_millis(50),
-            },
+            pacing,
             arbiters: 2,
             shutdown_grace: Duration::from_secs(10),
         };
@@ -361,4 +381,114 @@ async fn shutdown_lets_the_running_cycle_commit() {
         record.status.counts.exchange.created, 1,
         "the cycle committed before shutdown ended"
     );
+}
+
+#[actix_web::test]
+async fn a_notified_user_waits_for_the_longer_safety_net_tick() {
+    let notified = CycleReport {
+        notified: true,
+        ..CycleReport::default()
+    };
+    let mut h = Harness::scripted(
+        |store| {
+            let s = space(store, "acme", true);
+            user(store, &s, "jane", UserState::Activated);
+            user(store, &s, "joe", UserState::Activated);
+        },
+        100,
+        &[],
+        Pacing {
+            tick: Duration::from_secs(60),
+            notified_tick: Duration::from_secs(3600),
+            ..Pacing::default()
+        },
+        HashMap::from([("jane".to_owned(), notified)]),
+    );
+    let acme = SpaceId::parse("acme").unwrap();
+    let (jane, joe) = (
+        UserId::parse("jane").unwrap(),
+        UserId::parse("joe").unwrap(),
+    );
+    h.engine.refresh_user(&acme, &jane, true).await;
+    h.engine.refresh_user(&acme, &joe, true).await;
+    h.next_event().await;
+    h.next_event().await;
+    let wait = |user: &UserId| {
+        let status = h.store.user(&acme, user).unwrap().unwrap().status;
+        let started = status.last_sync_started_at.expect("started recorded");
+        let finished = status.last_sync_finished_at.expect("finished recorded");
+        assert!(started <= finished);
+        (status.next_sync_at.expect("next run recorded") - finished).num_seconds()
+    };
+    let jane_wait = wait(&jane);
+    assert!(
+        (3240..=3960).contains(&jane_wait),
+        "both upstreams notify jane: her next run is the notified interval ±10 %, got {jane_wait} s"
+    );
+    let joe_wait = wait(&joe);
+    assert!(
+        (54..=66).contains(&joe_wait),
+        "joe is polled: his next run is the plain interval ±10 %, got {joe_wait} s"
+    );
+    h.engine.shutdown().await;
+}
+
+#[actix_web::test]
+async fn a_write_to_pipeliner_wakes_the_spaces_other_users() {
+    let mut wrote = CycleReport::default();
+    wrote.crm.updated = 1;
+    let mut h = Harness::scripted(
+        |store| {
+            let acme = space(store, "acme", true);
+            user(store, &acme, "jane", UserState::Activated);
+            user(store, &acme, "joe", UserState::Activated);
+            let globex = space(store, "globex", true);
+            user(store, &globex, "ann", UserState::Activated);
+        },
+        100,
+        &[],
+        Pacing {
+            debounce: Duration::from_millis(20),
+            ..Pacing::default()
+        },
+        HashMap::from([("jane".to_owned(), wrote)]),
+    );
+    let (acme, globex) = (
+        SpaceId::parse("acme").unwrap(),
+        SpaceId::parse("globex").unwrap(),
+    );
+    let (jane, joe, ann) = (
+        UserId::parse("jane").unwrap(),
+        UserId::parse("joe").unwrap(),
+        UserId::parse("ann").unwrap(),
+    );
+    h.engine.refresh_user(&globex, &ann, false).await;
+    h.engine.refresh_user(&acme, &joe, false).await;
+    h.engine.refresh_user(&acme, &jane, true).await;
+    assert_eq!(h.next_call().await, ("jane".into(), Trigger::Manual));
+    assert_eq!(
+        h.next_call().await,
+        ("joe".into(), Trigger::Notify),
+        "jane's write reaches joe without a webhook"
+    );
+    let mut done = HashSet::new();
+    while done.len() < 2 {
+        done.insert(h.next_event().await.user.to_string());
+    }
+    assert_eq!(done, HashSet::from(["jane".into(), "joe".into()]));
+    assert_eq!(
+        h.engine.runtime(&acme, &jane).await.unwrap().cycles,
+        1,
+        "the writer is not woken by its own write"
+    );
+    assert_eq!(
+        h.engine.runtime(&globex, &ann).await.unwrap().cycles,
+        0,
+        "another space is not woken"
+    );
+    assert!(
+        h.calls.try_recv().is_err(),
+        "joe wrote nothing, so nobody else syncs"
+    );
+    h.engine.shutdown().await;
 }

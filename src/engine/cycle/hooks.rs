@@ -21,7 +21,37 @@ const SUBSCRIPTION_LIFETIME: Duration = Duration::minutes(4230);
 /// Renew when less than this is left.
 const RENEW_BEFORE: Duration = Duration::hours(24);
 
+/// The notification records a cycle starts from, read with its sync state in one
+/// storage call so that a quiet cycle does not pay a round trip per record.
+#[derive(Debug, Clone, Default)]
+pub(super) struct HookRecords {
+    /// The user's Graph subscription, when the sync state names one that is stored.
+    pub subscription: Option<SubscriptionRecord>,
+    /// Whether the space's Pipeliner webhook is registered.
+    pub space_webhook: bool,
+}
+
+impl HookRecords {
+    /// Reads the records `state` and `space` point at.
+    pub(super) fn read(
+        store: &crate::store::Store,
+        space: &crate::ids::SpaceId,
+        state: &UserSyncState,
+    ) -> crate::store::StoreResult<Self> {
+        let subscription = match &state.subscription_id {
+            Some(id) => store.subscription(id)?,
+            None => None,
+        };
+        Ok(Self {
+            subscription,
+            space_webhook: store.space_hook(space)?.is_some(),
+        })
+    }
+}
+
 impl SyncCycle {
+    /// Sets up, renews or recreates what is missing; `true` when both upstreams will
+    /// notify exsync of this user's changes afterwards.
     pub(super) async fn ensure_hooks(
         &self,
         clients: &SpaceClients,
@@ -29,20 +59,39 @@ impl SyncCycle {
         user: &UserRecord,
         folder: &str,
         state: &mut UserSyncState,
-    ) {
+        records: HookRecords,
+    ) -> bool {
         let Some(public_url) = self.public_url.clone() else {
-            return;
+            return false;
         };
-        if let Err(message) = self
-            .ensure_subscription(clients, &public_url, user, folder, state)
+        let subscribed = match self
+            .ensure_subscription(
+                clients,
+                &public_url,
+                user,
+                folder,
+                state,
+                records.subscription,
+            )
             .await
         {
-            self.journal_hook_failure(user, "subscription_failed", message)
-                .await;
+            Ok(()) => true,
+            Err(message) => {
+                self.journal_hook_failure(user, "subscription_failed", message)
+                    .await;
+                false
+            }
+        };
+        if records.space_webhook {
+            return subscribed;
         }
-        if let Err(message) = self.ensure_space_webhook(clients, &public_url, space).await {
-            self.journal_hook_failure(user, "webhook_failed", message)
-                .await;
+        match self.ensure_space_webhook(clients, &public_url, space).await {
+            Ok(()) => subscribed,
+            Err(message) => {
+                self.journal_hook_failure(user, "webhook_failed", message)
+                    .await;
+                false
+            }
         }
     }
 
@@ -64,15 +113,10 @@ impl SyncCycle {
         user: &UserRecord,
         folder: &str,
         state: &mut UserSyncState,
+        existing: Option<SubscriptionRecord>,
     ) -> Result<(), String> {
         let now = self.clock.now();
-        let existing = match state.subscription_id.clone() {
-            Some(id) => self
-                .on_store(move |st| st.subscription(&id))
-                .await
-                .map_err(|e| e.message)?,
-            None => None,
-        };
+        let existing = existing.filter(|r| state.subscription_id.as_ref() == Some(&r.id));
         if let Some(record) = existing.filter(|r| r.folder_id == folder) {
             if record.expires_at - now > RENEW_BEFORE {
                 return Ok(());
@@ -128,6 +172,7 @@ impl SyncCycle {
         Ok(())
     }
 
+    /// Registers the space's webhook unless another user of the space did meanwhile.
     async fn ensure_space_webhook(
         &self,
         clients: &SpaceClients,

@@ -143,15 +143,21 @@ impl SyncCycle {
         let throttled_before =
             clients.graph.throttled_count() + clients.pipeliner.throttled_count();
         let (space_id, user_id) = (space.id.clone(), user.id.clone());
-        let mut state = {
+        let (mut state, hook_records) = {
             let (s, u) = (space_id.clone(), user_id.clone());
-            self.on_store(move |st| st.sync_state(&s, &u)).await?
+            self.on_store(move |st| {
+                let state = st.sync_state(&s, &u)?;
+                let records = hooks::HookRecords::read(st, &s, &state)?;
+                Ok((state, records))
+            })
+            .await?
         };
         let mailbox = user.email.clone();
         let owner = resolve::owner(&clients.pipeliner, &user, &mut state).await?;
         let folder =
             resolve::folder(&clients.graph, &space, &user, &mut state, &self.store).await?;
-        self.ensure_hooks(&clients, &space, &user, &folder, &mut state)
+        let notified = self
+            .ensure_hooks(&clients, &space, &user, &folder, &mut state, hook_records)
             .await;
         let mapping = Mapping {
             custom: space.custom_mappings.clone(),
@@ -171,18 +177,22 @@ impl SyncCycle {
         let (mut exchange, mut crm) = (exchange?, crm?);
         if is_quiet(&exchange.changes, &crm.changes, &state) {
             // Nothing changed and nothing is pending: move the cursors and stop; the
-            // planner would plan nothing from this. Most ticks end here.
+            // planner would plan nothing from this. Most ticks end here, and their state
+            // is saved with their status in one storage call.
             state.delta_link = Some(exchange.delta_link);
             state.crm_watermark = crm.watermark;
-            let (s, u) = (space_id.clone(), user_id.clone());
-            self.on_store(move |store| store.put_sync_state(&s, &u, &state))
-                .await?;
             return Ok(CycleReport {
                 throttled: (clients.graph.throttled_count() + clients.pipeliner.throttled_count())
                     .saturating_sub(throttled_before),
+                notified,
+                state_to_save: Some(Box::new(state)),
                 ..CycleReport::default()
             });
         }
+        // A cycle with work shows as running until it ends.
+        let (s, u, started) = (space_id.clone(), user_id.clone(), self.clock.now());
+        self.on_store(move |st| crate::engine::status::mark_started(st, &s, &u, started))
+            .await?;
         self.adopt_intents(
             &clients,
             &mailbox,
@@ -247,6 +257,7 @@ impl SyncCycle {
                      linked; confirm or reject the deletes",
                     stop.exchange_deletes, stop.crm_deletes, stop.links
                 )),
+                notified,
                 ..CycleReport::default()
             });
         }
@@ -331,6 +342,8 @@ impl SyncCycle {
             throttled: (clients.graph.throttled_count() + clients.pipeliner.throttled_count())
                 .saturating_sub(throttled_before),
             needs_confirmation: None,
+            notified,
+            state_to_save: None,
         };
         let (s, u) = (space_id.clone(), user_id.clone());
         self.on_store(move |store| {

@@ -21,6 +21,9 @@ use tokio::sync::oneshot;
 pub struct ServerOptions {
     /// Seconds between safety-net ticks.
     pub tick_interval: u64,
+    /// Seconds between safety-net ticks of a user both upstreams notify; `None` keeps
+    /// them at `tick_interval`.
+    pub notified_tick_interval: Option<u64>,
     /// Whether upstream webhooks point at this server (`EXSYNC_PUBLIC_URL`).
     pub public_url: bool,
     /// Graph's request budget per mailbox exsync paces under, requests per window.
@@ -33,6 +36,7 @@ impl Default for ServerOptions {
     fn default() -> Self {
         Self {
             tick_interval: 3600,
+            notified_tick_interval: None,
             public_url: false,
             graph_budget_requests: 10_000,
             graph_budget_window: 600,
@@ -105,6 +109,9 @@ impl TestServer {
             log_format: LogFormat::Text,
             workers: Some(1),
             tick_interval: options.tick_interval,
+            notified_tick_interval: options
+                .notified_tick_interval
+                .unwrap_or(options.tick_interval),
             graph_budget_requests: options.graph_budget_requests,
             graph_budget_window: options.graph_budget_window,
         };

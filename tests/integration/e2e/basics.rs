@@ -369,3 +369,36 @@ async fn an_admin_sync_request_runs_a_cycle_at_once() {
     );
     rig.stop().await;
 }
+
+#[actix_web::test]
+async fn a_user_both_upstreams_notify_is_polled_only_as_a_safety_net() {
+    let rig = Rig::start(
+        45,
+        ServerOptions {
+            tick_interval: 60,
+            notified_tick_interval: Some(3600),
+            ..ServerOptions::default()
+        },
+    )
+    .await;
+    rig.world.add_person(ANN);
+    rig.activate(
+        "ann",
+        ANN,
+        settings("bidirectional", true, json!({ "create": {} })),
+    )
+    .await;
+    status_change(&rig, "last_sync_finished_at", &Value::Null).await;
+    let status = rig.user("ann").await["status"].clone();
+    let time = |field: &str| {
+        chrono::DateTime::parse_from_rfc3339(status[field].as_str().expect(field))
+            .expect("an RFC 3339 time")
+    };
+    let wait = (time("next_sync_at") - time("last_sync_finished_at")).num_seconds();
+    assert!(
+        (3240..=3960).contains(&wait),
+        "the subscription and the webhook are live: the next periodic sync is the \
+         notified interval ±10 %, got {wait} s ({status})"
+    );
+    rig.stop().await;
+}
