@@ -39,6 +39,11 @@ pub enum LogFormat {
     Json,
 }
 
+/// The longest allowed `notified_tick_interval`, seconds: a cycle renews a Graph
+/// subscription once less than a day of its life is left, so a safety-net sync at least
+/// every 12 hours keeps every subscription alive.
+pub const MAX_NOTIFIED_TICK_INTERVAL: u64 = 12 * 60 * 60;
+
 /// Everything `exsync serve` needs to start.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -151,6 +156,12 @@ impl Config {
                 "tick_interval and notified_tick_interval must be at least 1 second".into(),
             ));
         }
+        if config.notified_tick_interval > MAX_NOTIFIED_TICK_INTERVAL {
+            return Err(ConfigError::Invalid(format!(
+                "notified_tick_interval must be at most {MAX_NOTIFIED_TICK_INTERVAL} seconds \
+                 (12 hours), so that each Graph subscription is renewed well before it expires"
+            )));
+        }
         if config.graph_budget_requests == 0 || config.graph_budget_window == 0 {
             return Err(ConfigError::Invalid(
                 "graph_budget_requests and graph_budget_window must be at least 1".into(),
@@ -235,6 +246,9 @@ mod tests {
             jail.set_env("EXSYNC_NOTIFIED_TICK_INTERVAL", "0");
             let err = Config::load(None).unwrap_err().to_string();
             assert!(err.contains("notified_tick_interval"), "{err}");
+            jail.set_env("EXSYNC_NOTIFIED_TICK_INTERVAL", "43201");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("at most 43200"), "{err}");
             jail.set_env("EXSYNC_NOTIFIED_TICK_INTERVAL", "900");
             assert_eq!(Config::load(None).unwrap().notified_tick_interval, 900);
             jail.create_file("typo.toml", "bnid = \"x\"\n")?;
