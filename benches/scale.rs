@@ -1,14 +1,18 @@
 //! Scale: 10,000 activated users with small mailboxes in one exsync process (100 spaces
 //! of 100 users; each user has 2 Exchange contacts and owns 1 Pipeliner contact).
 //!
-//! The users are activated and synced once, then exsync is restarted with a 60 s tick so
-//! that the measured round starts from a cold process: resident memory after start-up and
-//! after one full round of ticks, the CPU the round costs while nothing changes, and the
-//! spread of the ticks over the round (ticks per second, from the Graph simulator's delta
-//! requests sampled every second). exsync runs as a child process; the simulators run in
-//! the bench process.
+//! The users are activated and synced once, then exsync is restarted with a 60 s tick and
+//! a 360 s notified tick (the defaults' ratio, 300 s and 1,800 s) so that the measured
+//! part starts from a cold process. Two stretches are measured while nothing changes: the
+//! catch-up round, where every user's first tick after start-up polls both sides, and the
+//! steady state that follows, where each user, notified by both upstreams, polls again
+//! only once per notified interval. For each: exsync's CPU, the upstream requests, and
+//! the spread of polls (per second, from the Graph simulator's delta requests sampled
+//! every second); resident memory after start-up and after each stretch. exsync runs as
+//! a child process; the simulators run in the bench process.
 //!
-//! `cargo bench --bench scale`; `-- --quick` runs 1,000 users (10 spaces) with a 10 s tick.
+//! `cargo bench --bench scale`; `-- --quick` runs 1,000 users (10 spaces) with a 10 s
+//! tick and a 60 s notified tick.
 
 mod support;
 
@@ -21,7 +25,10 @@ use support::{Exsync, ExsyncOptions};
 
 struct Run {
     spec: FleetSpec,
+    /// Seconds between polls of a user whose notifications are not set up.
     tick: u64,
+    /// Seconds between the safety-net polls of a user both upstreams notify.
+    notified_tick: u64,
 }
 
 fn mib(bytes: u64) -> f64 {
@@ -67,11 +74,15 @@ async fn bench(run: Run) -> Result<(), String> {
     fleet::wait_synced(&exsync, &fleet, Some(&settled), Duration::from_secs(1800)).await?;
     exsync.stop().await;
 
-    // The measured part: a cold start on the same data, then one full round of ticks.
+    // The measured part: a cold start on the same data, then the catch-up round (every
+    // user's first tick after start-up polls both sides once), then the steady state:
+    // with both upstreams notifying, each user polls again only as a safety net, after
+    // the notified interval.
     let exsync = Exsync::start(
         dir.path(),
         ExsyncOptions {
             tick_interval: run.tick,
+            notified_tick_interval: Some(run.notified_tick),
             ..ExsyncOptions::default()
         },
     )
@@ -80,45 +91,30 @@ async fn bench(run: Run) -> Result<(), String> {
     let settle = Duration::from_secs(5);
     tokio::time::sleep(settle).await;
     let rss_started = exsync.rss_bytes();
-    let cpu_started = exsync.cpu_seconds();
-    let graph_before = world.graph().request_counts();
-    let crm_before = world.crm().request_counts();
     let round_began = chrono::Utc::now().to_rfc3339();
-    // First ticks fall anywhere in the first interval after start-up; sample until it
-    // is over, one second at a time.
-    let mut per_second = Vec::new();
-    let mut last = delta_requests(&world);
-    let round_end = Duration::from_secs(run.tick) + Duration::from_secs(1);
-    while started.elapsed() < round_end {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let now = delta_requests(&world);
-        per_second.push(now - last);
-        last = now;
-    }
-    let cpu_round = exsync.cpu_seconds() - cpu_started;
+    // First ticks fall anywhere in the first interval after start-up.
+    let catch_up = sample(
+        &world,
+        &exsync,
+        Duration::from_secs(run.tick + 1).saturating_sub(started.elapsed()),
+    )
+    .await;
     let rss_round = exsync.rss_bytes();
     let threads = exsync.threads();
-    let graph_round = support::counts_since(world.graph().request_counts(), &graph_before);
-    let crm_round = support::counts_since(world.crm().request_counts(), &crm_before);
     let ticked = fleet::synced_since(&exsync, &fleet, Some(&round_began)).await?;
-    // The seconds before sampling began held ticks too: count the round from the
-    // user listing, the spread from the samples.
-    let sampled: u64 = per_second.iter().sum();
-    let mean = sampled as f64 / per_second.len().max(1) as f64;
-    let mut sorted = per_second.clone();
-    sorted.sort_unstable();
-    let max = sorted.last().copied().unwrap_or(0);
-    let p99 = sorted[((sorted.len() as f64 - 1.0) * 0.99).round() as usize];
-    let variance = per_second
-        .iter()
-        .map(|&n| (n as f64 - mean).powi(2))
-        .sum::<f64>()
-        / per_second.len().max(1) as f64;
+    // Each user's second poll falls 0.9 to 1.1 notified intervals after its first.
+    let steady_window = Duration::from_secs_f64(run.notified_tick as f64 * 1.1);
+    let steady = sample(&world, &exsync, steady_window).await;
+    let rss_steady = exsync.rss_bytes();
 
     println!();
     println!(
-        "scale: {users} users in {} spaces ({} Exchange + {} Pipeliner contacts each), tick {} s",
-        run.spec.spaces, run.spec.exchange_contacts, run.spec.crm_contacts, run.tick
+        "scale: {users} users in {} spaces ({} Exchange + {} Pipeliner contacts each), tick {} s, notified tick {} s",
+        run.spec.spaces,
+        run.spec.exchange_contacts,
+        run.spec.crm_contacts,
+        run.tick,
+        run.notified_tick
     );
     println!("machine: {}", support::machine());
     println!(
@@ -127,26 +123,109 @@ async fn bench(run: Run) -> Result<(), String> {
         mib(rss_started)
     );
     println!(
-        "resident memory after one round of ticks: {:.1} MiB",
-        mib(rss_round)
+        "resident memory after the catch-up round: {:.1} MiB; after the steady-state window: {:.1} MiB",
+        mib(rss_round),
+        mib(rss_steady)
     );
-    let per_tick = cpu_round / ticked.max(1) as f64;
+    println!("exsync threads after the catch-up round: {threads}");
+    // The seconds before sampling began held ticks too: count the catch-up round's polls
+    // from the user listing, its CPU per poll from the sampled part.
+    let per_poll = catch_up.cpu / catch_up.polls().max(1) as f64;
     println!(
-        "quiet round: {ticked} of {users} users ticked while sampled, exsync CPU {cpu_round:.2} s = {:.0} µs per tick -> {:.2} CPU-seconds per round of {users} ticks",
-        per_tick * 1e6,
-        per_tick * users as f64
+        "catch-up round (every user polls once): {ticked} of {users} users polled while sampled; \
+         {} polls sampled, exsync CPU {:.2} s = {:.0} µs per poll -> {:.2} CPU-seconds for {users} polls",
+        catch_up.polls(),
+        catch_up.cpu,
+        per_poll * 1e6,
+        per_poll * users as f64
     );
-    println!("requests during the round: Graph {graph_round:?}, Pipeliner {crm_round:?}");
-    println!("exsync threads after the round: {threads}");
     println!(
-        "tick spread over {} one-second samples: mean {mean:.1}/s, p99 {p99}/s, max {max}/s, standard deviation {:.1}",
-        per_second.len(),
-        variance.sqrt()
+        "  requests: Graph {:?}, Pipeliner {:?}",
+        catch_up.graph, catch_up.crm
     );
+    println!("  {}", catch_up.spread());
+    let intervals = steady_window.as_secs_f64() / run.tick as f64;
+    println!(
+        "steady state over {:.0} s = {intervals:.1} tick intervals: {} polls ({:.0} % of users per tick interval), \
+         exsync CPU {:.2} s -> {:.2} CPU-seconds per tick interval of {users} users ({:.0} µs per poll, idle time included)",
+        steady_window.as_secs_f64(),
+        steady.polls(),
+        steady.polls() as f64 / intervals / users as f64 * 100.0,
+        steady.cpu,
+        steady.cpu / intervals,
+        steady.cpu / steady.polls().max(1) as f64 * 1e6
+    );
+    println!(
+        "  requests: Graph {:?}, Pipeliner {:?}",
+        steady.graph, steady.crm
+    );
+    println!("  {}", steady.spread());
     println!("targets: < 200 MiB resident, < 1 CPU-second per quiet round, no herd");
     exsync.stop().await;
     world.stop().await;
     Ok(())
+}
+
+/// What one sampled stretch of time cost and asked of the upstreams.
+struct Sampled {
+    cpu: f64,
+    per_second: Vec<u64>,
+    graph: std::collections::BTreeMap<String, u64>,
+    crm: std::collections::BTreeMap<String, u64>,
+}
+
+impl Sampled {
+    /// Polls in the stretch: one Graph delta request each.
+    fn polls(&self) -> u64 {
+        self.per_second.iter().sum()
+    }
+
+    /// The spread of polls over the one-second samples.
+    fn spread(&self) -> String {
+        let n = self.per_second.len().max(1) as f64;
+        let mean = self.polls() as f64 / n;
+        let mut sorted = self.per_second.clone();
+        sorted.sort_unstable();
+        let max = sorted.last().copied().unwrap_or(0);
+        let p99 = sorted
+            .get(((sorted.len() as f64 - 1.0) * 0.99).round() as usize)
+            .copied()
+            .unwrap_or(0);
+        let sd = (self
+            .per_second
+            .iter()
+            .map(|&x| (x as f64 - mean).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt();
+        format!(
+            "polls per second over {} one-second samples: mean {mean:.1}/s, p99 {p99}/s, max {max}/s, standard deviation {sd:.1}",
+            self.per_second.len()
+        )
+    }
+}
+
+/// Samples exsync's CPU and the Graph delta requests (one per poll) every second for
+/// `length`.
+async fn sample(world: &World, exsync: &Exsync, length: Duration) -> Sampled {
+    let began = Instant::now();
+    let cpu_before = exsync.cpu_seconds();
+    let graph_before = world.graph().request_counts();
+    let crm_before = world.crm().request_counts();
+    let mut per_second = Vec::new();
+    let mut last = delta_requests(world);
+    while began.elapsed() < length {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = delta_requests(world);
+        per_second.push(now - last);
+        last = now;
+    }
+    Sampled {
+        cpu: exsync.cpu_seconds() - cpu_before,
+        per_second,
+        graph: support::counts_since(world.graph().request_counts(), &graph_before),
+        crm: support::counts_since(world.crm().request_counts(), &crm_before),
+    }
 }
 
 fn main() {
@@ -159,6 +238,7 @@ fn main() {
                 crm_contacts: 1,
             },
             tick: 10,
+            notified_tick: 60,
         }
     } else {
         Run {
@@ -169,6 +249,7 @@ fn main() {
                 crm_contacts: 1,
             },
             tick: 60,
+            notified_tick: 360,
         }
     };
     if let Err(e) = actix_web::rt::System::new().block_on(bench(run)) {
