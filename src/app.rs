@@ -14,7 +14,7 @@ use secrecy::ExposeSecret;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::connectors::retry::RetryPolicy;
-use crate::engine::cycle::{ClientOptions, SyncCycle};
+use crate::engine::cycle::{shared_poll_age, ClientOptions, SyncCycle};
 use crate::engine::schedule::Pacing;
 use crate::engine::{Engine, EngineOptions};
 use crate::http::{self, state::AppState};
@@ -80,6 +80,7 @@ pub async fn run(
             timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             budget: config.budget(),
+            shared_poll_age: shared_poll_age(Duration::from_secs(config.tick_interval)),
         },
         config.public_url.clone(),
     );

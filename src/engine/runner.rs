@@ -4,8 +4,12 @@
 
 use futures_util::future::LocalBoxFuture;
 
+use crate::ids::SpaceId;
+use crate::store::hooks::SubscriptionRecord;
 use crate::store::spaces::SpaceRecord;
+use crate::store::sync_state::UserSyncState;
 use crate::store::users::{SideCounts, UserRecord};
+use crate::store::{Store, StoreResult};
 
 /// Why a cycle runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +33,34 @@ pub struct CycleJob {
     pub user: UserRecord,
     /// Why this cycle runs.
     pub trigger: Trigger,
+    /// The user's sync state as the last cycle committed it.
+    pub state: UserSyncState,
+    /// The notification records the state points at.
+    pub hooks: HookRecords,
+}
+
+/// The notification records a cycle starts from, read with the rest of its job in one
+/// storage call so that a quiet cycle does not pay a round trip per record.
+#[derive(Debug, Clone, Default)]
+pub struct HookRecords {
+    /// The user's Graph subscription, when the sync state names one that is stored.
+    pub subscription: Option<SubscriptionRecord>,
+    /// Whether the space's Pipeliner webhook is registered.
+    pub space_webhook: bool,
+}
+
+impl HookRecords {
+    /// Reads the records `state` and `space` point at.
+    pub fn read(store: &Store, space: &SpaceId, state: &UserSyncState) -> StoreResult<Self> {
+        let subscription = match &state.subscription_id {
+            Some(id) => store.subscription(id)?,
+            None => None,
+        };
+        Ok(Self {
+            subscription,
+            space_webhook: store.space_hook(space)?.is_some(),
+        })
+    }
 }
 
 /// What a cycle did.

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::runner::{CycleError, CycleJob, CycleReport};
+use super::runner::{CycleError, CycleJob, CycleReport, HookRecords};
 use crate::ids::{SpaceId, UserId};
 use crate::store::users::{SideCounts, StatusError, UserState};
 use crate::store::{Store, StoreError, StoreResult};
@@ -15,7 +15,9 @@ fn add(total: &mut SideCounts, more: &SideCounts) {
     total.deleted += more.deleted;
 }
 
-/// Loads what a cycle needs; `None` when the user or space is gone or may not sync.
+/// Loads what a cycle needs in one storage call: the space, the user, the sync state and
+/// the notification records it points at; `None` when the user or space is gone or may
+/// not sync.
 pub fn load_job(
     store: &Store,
     space: &SpaceId,
@@ -27,10 +29,17 @@ pub fn load_job(
     };
     let may_sync =
         space.integration_enabled && matches!(user.state, UserState::Activated | UserState::Error);
-    Ok(may_sync.then_some(CycleJob {
+    if !may_sync {
+        return Ok(None);
+    }
+    let state = store.sync_state(&space.id, &user.id)?;
+    let hooks = HookRecords::read(store, &space.id, &state)?;
+    Ok(Some(CycleJob {
         space,
         user,
         trigger,
+        state,
+        hooks,
     }))
 }
 

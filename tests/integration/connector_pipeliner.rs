@@ -5,6 +5,7 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
+use exsync::clock::Clock;
 use exsync::connectors::pipeliner::{PipelinerClient, PipelinerConfig, PipelinerError};
 use exsync::connectors::retry::RetryPolicy;
 use exsync::sim::pipeliner::{
@@ -265,5 +266,169 @@ async fn throttling_and_server_errors_are_retried_and_bad_credentials_are_not() 
         !err.to_string().contains("wrong"),
         "no secret in the message"
     );
+    f.sim.stop().await;
+}
+
+/// A fixture whose simulator runs on `clock`, for tests that move Pipeliner's time.
+async fn fixture_on(clock: exsync::clock::SharedClock) -> Fixture {
+    let sim = PipelinerSim::new(PipelinerSimConfig {
+        clock,
+        ..PipelinerSimConfig::default()
+    });
+    let control = sim.control();
+    control
+        .create_space(SpaceSeed {
+            id: Some("acme".into()),
+            name: "Acme".into(),
+            api_key: "key".into(),
+            api_secret: "secret".into(),
+        })
+        .unwrap();
+    let owner = control
+        .add_client(
+            "acme",
+            ClientSeed {
+                email: "Jane@Acme.com".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sim = sim
+        .start(TcpListener::bind("127.0.0.1:0").unwrap())
+        .await
+        .unwrap();
+    let client = PipelinerClient::new(
+        PipelinerConfig::new(
+            sim.service_url(),
+            "acme",
+            "key",
+            SecretString::from("secret".to_owned()),
+        ),
+        reqwest::Client::new(),
+    );
+    Fixture {
+        control: sim.control(),
+        sim,
+        client,
+        owner,
+    }
+}
+
+fn listed(f: &Fixture) -> u64 {
+    f.control
+        .request_counts()
+        .get("contacts.list")
+        .copied()
+        .unwrap_or(0)
+}
+
+fn ids_of(changes: &exsync::connectors::pipeliner::contacts::ContactChanges) -> Vec<String> {
+    changes
+        .contacts
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[actix_web::test]
+async fn periodic_polls_of_a_space_share_one_window_of_changes() {
+    use exsync::connectors::pipeliner::feed::SharedPoll;
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    let clock = std::sync::Arc::new(exsync::clock::ManualClock::new(start));
+    let f = fixture_on(clock.clone()).await;
+    let create = |name: &str| {
+        f.control
+            .create_contact(
+                "acme",
+                fields(json!({ "owner_id": f.owner, "last_name": name })),
+            )
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let early = create("Early");
+    clock.advance(chrono::Duration::seconds(60));
+    let later = create("Later");
+    let poll = |since, now| SharedPoll {
+        since,
+        now,
+        max_age: chrono::Duration::seconds(30),
+    };
+
+    // The first poll fetches from its watermark; a poll with a later watermark shares it.
+    let now = clock.now();
+    let first = f
+        .client
+        .contacts_modified_since_shared(poll(start, now))
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&first), [early.clone(), later.clone()]);
+    assert_eq!(first.server_time, Some(now));
+    let second = f
+        .client
+        .contacts_modified_since_shared(poll(start + chrono::Duration::seconds(30), now))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids_of(&second),
+        [later.clone()],
+        "only what changed after its watermark"
+    );
+    assert_eq!(
+        listed(&f),
+        1,
+        "the second poll was answered from the window"
+    );
+
+    // A change after the fetch shows once the window is too old for a poll: one fetch
+    // extends it, and polls after that share the extension.
+    clock.advance(chrono::Duration::seconds(5));
+    f.control
+        .update_contact("acme", &early, fields(json!({ "position": "CFO" })))
+        .unwrap();
+    let still = f
+        .client
+        .contacts_modified_since_shared(poll(now, clock.now()))
+        .await
+        .unwrap();
+    assert!(
+        !ids_of(&still).contains(&early),
+        "a window 5 s old answers a poll that allows 30 s"
+    );
+    clock.advance(chrono::Duration::seconds(30));
+    let extended = f
+        .client
+        .contacts_modified_since_shared(poll(now, clock.now()))
+        .await
+        .unwrap();
+    assert_eq!(listed(&f), 2);
+    let cfo = extended
+        .contacts
+        .iter()
+        .find(|c| c["id"] == early.as_str())
+        .expect("the edit is seen");
+    assert_eq!(cfo["position"], "CFO", "the newest revision");
+    let from_start = f
+        .client
+        .contacts_modified_since_shared(poll(start, clock.now()))
+        .await
+        .unwrap();
+    assert_eq!(from_start.contacts.len(), 2, "each contact once");
+    assert_eq!(listed(&f), 2);
+
+    // A watermark older than the window gets a fetch of its own.
+    let older = f
+        .client
+        .contacts_modified_since_shared(poll(start - chrono::Duration::hours(1), clock.now()))
+        .await
+        .unwrap();
+    assert_eq!(older.contacts.len(), 2);
+    assert_eq!(listed(&f), 3);
     f.sim.stop().await;
 }

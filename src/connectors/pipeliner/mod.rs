@@ -1,6 +1,7 @@
 //! The Pipeliner REST API v100 client: HTTP Basic with the space's API key and secret,
 //! the `{success, data, page_info}` envelope, cursor paging, contacts (delta by
-//! `modified`, batch writes), clients, fields and webhooks.
+//! `modified`, batch writes, a change window shared by the space's polls), clients, fields
+//! and webhooks.
 //!
 //! Every write carries `Webhook-Skip-Key`, so exsync's own writes do not come back to it
 //! as webhook deliveries.
@@ -8,6 +9,7 @@
 pub mod contacts;
 pub mod directory;
 pub mod error;
+pub mod feed;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -94,6 +96,7 @@ struct Inner {
     config: PipelinerConfig,
     http: reqwest::Client,
     throttled: std::sync::atomic::AtomicU64,
+    feed: feed::ChangeFeed,
 }
 
 impl PipelinerClient {
@@ -104,8 +107,14 @@ impl PipelinerClient {
                 config,
                 http,
                 throttled: std::sync::atomic::AtomicU64::new(0),
+                feed: feed::ChangeFeed::default(),
             }),
         }
+    }
+
+    /// The space's shared window of recent contact changes.
+    pub(crate) fn feed(&self) -> &feed::ChangeFeed {
+        &self.inner.feed
     }
 
     /// The configuration.

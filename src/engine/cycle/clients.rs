@@ -47,6 +47,16 @@ pub struct ClientOptions {
     pub retry: crate::connectors::retry::RetryPolicy,
     /// Graph's request budget per mailbox, paced under.
     pub budget: crate::connectors::graph::budget::MailboxBudget,
+    /// How old the space's shared window of Pipeliner changes may be when it answers a
+    /// periodic poll ([`crate::connectors::pipeliner::feed`]); see [`shared_poll_age`].
+    pub shared_poll_age: std::time::Duration,
+}
+
+/// The freshness a periodic poll asks of the space's shared Pipeliner window: a tenth of
+/// the tick interval, at most 30 s. Ticks are the safety net, so a change a tick finds
+/// may be seen this much later; notifications and manual syncs always ask Pipeliner.
+pub fn shared_poll_age(tick: std::time::Duration) -> std::time::Duration {
+    (tick / 10).min(std::time::Duration::from_secs(30))
 }
 
 impl ClientCache {

@@ -9,6 +9,7 @@ use secrecy::SecretString;
 
 use super::{SpaceClients, SyncCycle};
 use crate::connectors::graph::subscriptions::SubscriptionTarget;
+use crate::engine::runner::HookRecords;
 use crate::store::hooks::{
     client_state_context, signature_context, SpaceHookRecord, SubscriptionRecord,
 };
@@ -20,34 +21,6 @@ use crate::store::users::UserRecord;
 const SUBSCRIPTION_LIFETIME: Duration = Duration::minutes(4230);
 /// Renew when less than this is left.
 const RENEW_BEFORE: Duration = Duration::hours(24);
-
-/// The notification records a cycle starts from, read with its sync state in one
-/// storage call so that a quiet cycle does not pay a round trip per record.
-#[derive(Debug, Clone, Default)]
-pub(super) struct HookRecords {
-    /// The user's Graph subscription, when the sync state names one that is stored.
-    pub subscription: Option<SubscriptionRecord>,
-    /// Whether the space's Pipeliner webhook is registered.
-    pub space_webhook: bool,
-}
-
-impl HookRecords {
-    /// Reads the records `state` and `space` point at.
-    pub(super) fn read(
-        store: &crate::store::Store,
-        space: &crate::ids::SpaceId,
-        state: &UserSyncState,
-    ) -> crate::store::StoreResult<Self> {
-        let subscription = match &state.subscription_id {
-            Some(id) => store.subscription(id)?,
-            None => None,
-        };
-        Ok(Self {
-            subscription,
-            space_webhook: store.space_hook(space)?.is_some(),
-        })
-    }
-}
 
 impl SyncCycle {
     /// Sets up, renews or recreates what is missing; `true` when both upstreams will

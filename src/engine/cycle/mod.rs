@@ -15,12 +15,12 @@ use std::sync::Arc;
 
 use futures_util::future::{join, LocalBoxFuture};
 
-pub use clients::{ClientCache, ClientOptions, SpaceClients};
+pub use clients::{shared_poll_age, ClientCache, ClientOptions, SpaceClients};
 pub use errors::{graph_failed, pipeliner_failed, store_failed};
 
 use crate::clock::SharedClock;
 use crate::connectors::graph::folders::urlencode;
-use crate::engine::runner::{CycleError, CycleJob, CycleReport, CycleRunner};
+use crate::engine::runner::{CycleError, CycleJob, CycleReport, CycleRunner, Trigger};
 use crate::store::Store;
 use crate::sync::mapping::graph::{from_graph, INTENT_PROPERTY};
 use crate::sync::mapping::pipeliner::from_pipeliner;
@@ -138,20 +138,18 @@ impl SyncCycle {
     }
 
     async fn cycle(self, job: CycleJob) -> Result<CycleReport, CycleError> {
-        let CycleJob { space, user, .. } = job;
+        let CycleJob {
+            space,
+            user,
+            trigger,
+            state,
+            hooks: hook_records,
+        } = job;
+        let mut state = state;
         let clients = self.clients(&space)?;
         let throttled_before =
             clients.graph.throttled_count() + clients.pipeliner.throttled_count();
         let (space_id, user_id) = (space.id.clone(), user.id.clone());
-        let (mut state, hook_records) = {
-            let (s, u) = (space_id.clone(), user_id.clone());
-            self.on_store(move |st| {
-                let state = st.sync_state(&s, &u)?;
-                let records = hooks::HookRecords::read(st, &s, &state)?;
-                Ok((state, records))
-            })
-            .await?
-        };
         let mailbox = user.email.clone();
         let owner = resolve::owner(&clients.pipeliner, &user, &mut state).await?;
         let folder =
@@ -171,7 +169,15 @@ impl SyncCycle {
                 state.delta_link.as_deref(),
                 &mapping,
             ),
-            pull::pull_crm(&clients.pipeliner, &owner, state.crm_watermark, &mapping),
+            pull::pull_crm(
+                &clients.pipeliner,
+                &owner,
+                state.crm_watermark,
+                &mapping,
+                // Periodic polls of a space share its window of recent changes.
+                (trigger == Trigger::Tick)
+                    .then(|| (self.clock.now(), self.options.shared_poll_age)),
+            ),
         )
         .await;
         let (mut exchange, mut crm) = (exchange?, crm?);

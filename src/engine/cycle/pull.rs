@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::errors::{graph_failed, pipeliner_failed};
 use crate::connectors::graph::models::DeltaItem;
 use crate::connectors::graph::{GraphClient, GraphError};
+use crate::connectors::pipeliner::feed::SharedPoll;
 use crate::connectors::pipeliner::PipelinerClient;
 use crate::engine::runner::CycleError;
 use crate::sync::mapping::graph::from_graph;
@@ -20,7 +21,7 @@ use crate::sync::{Access, Listing, SideChanges};
 /// same second as the last one seen, or committed a little after their `modified` stamp,
 /// are not missed. Repeats are harmless but not free: every user of a space re-reads the
 /// space's changes of this window on each cycle, so it is kept to seconds.
-pub const CRM_OVERLAP: Duration = Duration::seconds(10);
+pub const CRM_OVERLAP: Duration = crate::connectors::pipeliner::feed::FEED_OVERLAP;
 
 /// The Exchange side of a cycle.
 pub struct ExchangePull {
@@ -119,18 +120,30 @@ pub fn access_of(contact: &Value, owner_id: &str, read: Access) -> Access {
     shared.min(by_mode)
 }
 
-/// The contacts modified since the watermark (all of them the first time).
+/// The contacts modified since the watermark (all of them the first time). With `shared`
+/// (exsync's clock now and the age allowed), an incremental pull is answered from the
+/// space's shared window of recent changes when it is that fresh.
 pub async fn pull_crm(
     pipeliner: &PipelinerClient,
     owner_id: &str,
     watermark: Option<DateTime<Utc>>,
     mapping: &Mapping,
+    shared: Option<(DateTime<Utc>, std::time::Duration)>,
 ) -> Result<CrmPull, CycleError> {
     let since = watermark.map(|w| w - CRM_OVERLAP);
-    let listed = pipeliner
-        .contacts_modified_since(since)
-        .await
-        .map_err(pipeliner_failed)?;
+    let listed = match (since, shared) {
+        (Some(since), Some((now, max_age))) => {
+            pipeliner
+                .contacts_modified_since_shared(SharedPoll {
+                    since,
+                    now,
+                    max_age: Duration::from_std(max_age).unwrap_or(Duration::zero()),
+                })
+                .await
+        }
+        _ => pipeliner.contacts_modified_since(since).await,
+    }
+    .map_err(pipeliner_failed)?;
     let mut changes = SideChanges {
         upserts: Vec::new(),
         deletes: Vec::new(),
