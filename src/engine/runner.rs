@@ -14,13 +14,15 @@ use crate::store::{Store, StoreResult};
 /// Why a cycle runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
-    /// The periodic safety net.
+    /// The periodic safety net. Where a live Graph subscription covers the folder, it
+    /// reads Pipeliner only (and Exchange once the safety net is due).
     Tick,
     /// A change notification from either side.
     Notify,
     /// An admin asked for it.
     Manual,
-    /// The actor (re)started.
+    /// The first periodic cycle since the actor (re)started: it reads both sides even
+    /// where notifications are set up, since some may have been lost meanwhile.
     Startup,
 }
 

@@ -56,6 +56,9 @@ pub struct UserSync {
     failures: u32,
     cycles: u64,
     tick: Option<SpawnHandle>,
+    /// No cycle has completed since the actor (re)started: its next tick reads both sides
+    /// in full ([`Trigger::Startup`]), since notifications may have been lost meanwhile.
+    fresh: bool,
 }
 
 /// How a cycle task ended.
@@ -101,6 +104,7 @@ impl UserSync {
             failures: 0,
             cycles: 0,
             tick: None,
+            fresh: true,
         }
     }
 
@@ -134,6 +138,10 @@ impl UserSync {
         if self.paused || self.stopping {
             return;
         }
+        let trigger = match trigger {
+            Trigger::Tick if self.fresh => Trigger::Startup,
+            other => other,
+        };
         if self.running.is_some() {
             self.follow_up.get_or_insert(trigger);
             return;
@@ -228,6 +236,7 @@ impl UserSync {
             }
             Outcome::Done { next, wrote_to_crm } => {
                 self.failures = 0;
+                self.fresh = false;
                 recorded_next = Some(next);
                 if wrote_to_crm {
                     if let Some(peers) = &self.deps.peers {
@@ -337,6 +346,7 @@ impl Supervised for UserSync {
         self.running = None;
         self.debounce_pending = false;
         self.tick = None;
+        self.fresh = true;
         tracing::info!(space = %self.space, user = %self.user, failures = self.failures, "restarting the user's actor");
     }
 }

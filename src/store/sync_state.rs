@@ -37,7 +37,18 @@ pub struct UserSyncState {
     pub own_deletes: Vec<OwnDelete>,
     /// An admin confirmed the pending mass delete; the next cycle may run it.
     pub deletes_confirmed: bool,
+    /// When the last complete Graph delta round of the folder was read (ticks of a user
+    /// with a live subscription skip Graph until this is [`EXCHANGE_SAFETY_NET`] old).
+    #[serde(default)]
+    pub exchange_polled_at: Option<DateTime<Utc>>,
 }
+
+/// How long the periodic ticks of a user whose folder has a live Graph subscription
+/// trust the subscription instead of reading the folder's delta. Graph retries a failed
+/// delivery for up to four hours and then sends a `missed` lifecycle event, which syncs
+/// the user at once; past that, a tick reads the delta anyway, which also keeps the
+/// delta token in use.
+pub const EXCHANGE_SAFETY_NET: chrono::Duration = chrono::Duration::hours(6);
 
 impl Versioned for UserSyncState {
     const WHAT: &'static str = "user sync state";

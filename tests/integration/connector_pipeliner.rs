@@ -377,7 +377,7 @@ async fn periodic_polls_of_a_space_share_one_window_of_changes() {
         .unwrap();
     assert_eq!(
         ids_of(&second),
-        [later.clone()],
+        std::slice::from_ref(&later),
         "only what changed after its watermark"
     );
     assert_eq!(

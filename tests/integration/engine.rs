@@ -492,3 +492,34 @@ async fn a_write_to_pipeliner_wakes_the_spaces_other_users() {
     );
     h.engine.shutdown().await;
 }
+
+#[actix_web::test]
+async fn the_first_tick_after_a_start_or_restart_reads_both_sides() {
+    let mut h = Harness::scripted(
+        |store| {
+            let s = space(store, "acme", true);
+            user(store, &s, "jane", UserState::Activated);
+        },
+        100,
+        &["jane"],
+        Pacing {
+            tick: Duration::from_millis(100),
+            notified_tick: Duration::from_millis(100),
+            debounce: Duration::from_millis(20),
+            restart_base: Duration::from_millis(10),
+            restart_max: Duration::from_millis(50),
+        },
+        HashMap::new(),
+    );
+    let acme = SpaceId::parse("acme").unwrap();
+    h.engine
+        .refresh_user(&acme, &UserId::parse("jane").unwrap(), false)
+        .await;
+    // The first tick panics in the runner; the restarted actor's first tick is again a
+    // start-up one, and only the ticks after a completed cycle are plain.
+    assert_eq!(h.next_call().await, ("jane".into(), Trigger::Startup));
+    assert_eq!(h.next_call().await, ("jane".into(), Trigger::Startup));
+    assert_eq!(h.next_call().await, ("jane".into(), Trigger::Tick));
+    assert_eq!(h.next_call().await, ("jane".into(), Trigger::Tick));
+    h.engine.shutdown().await;
+}

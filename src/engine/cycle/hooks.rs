@@ -22,8 +22,24 @@ const SUBSCRIPTION_LIFETIME: Duration = Duration::minutes(4230);
 /// Renew when less than this is left.
 const RENEW_BEFORE: Duration = Duration::hours(24);
 
+/// Which upstreams will notify exsync of a user's changes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Notified {
+    /// A live Graph subscription on the user's folder.
+    pub exchange: bool,
+    /// The space's Pipeliner webhook.
+    pub crm: bool,
+}
+
+impl Notified {
+    /// Both sides notify: periodic polls are only the safety net.
+    pub fn both(self) -> bool {
+        self.exchange && self.crm
+    }
+}
+
 impl SyncCycle {
-    /// Sets up, renews or recreates what is missing; `true` when both upstreams will
+    /// Sets up, renews or recreates what is missing, and tells which upstreams will
     /// notify exsync of this user's changes afterwards.
     pub(super) async fn ensure_hooks(
         &self,
@@ -33,11 +49,11 @@ impl SyncCycle {
         folder: &str,
         state: &mut UserSyncState,
         records: HookRecords,
-    ) -> bool {
+    ) -> Notified {
         let Some(public_url) = self.public_url.clone() else {
-            return false;
+            return Notified::default();
         };
-        let subscribed = match self
+        let exchange = match self
             .ensure_subscription(
                 clients,
                 &public_url,
@@ -56,16 +72,20 @@ impl SyncCycle {
             }
         };
         if records.space_webhook {
-            return subscribed;
+            return Notified {
+                exchange,
+                crm: true,
+            };
         }
-        match self.ensure_space_webhook(clients, &public_url, space).await {
-            Ok(()) => subscribed,
+        let crm = match self.ensure_space_webhook(clients, &public_url, space).await {
+            Ok(()) => true,
             Err(message) => {
                 self.journal_hook_failure(user, "webhook_failed", message)
                     .await;
                 false
             }
-        }
+        };
+        Notified { exchange, crm }
     }
 
     async fn journal_hook_failure(&self, user: &UserRecord, kind: &'static str, message: String) {

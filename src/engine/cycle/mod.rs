@@ -21,6 +21,7 @@ pub use errors::{graph_failed, pipeliner_failed, store_failed};
 use crate::clock::SharedClock;
 use crate::connectors::graph::folders::urlencode;
 use crate::engine::runner::{CycleError, CycleJob, CycleReport, CycleRunner, Trigger};
+use crate::store::sync_state::EXCHANGE_SAFETY_NET;
 use crate::store::Store;
 use crate::sync::mapping::graph::{from_graph, INTENT_PROPERTY};
 use crate::sync::mapping::pipeliner::from_pipeliner;
@@ -161,22 +162,33 @@ impl SyncCycle {
             custom: space.custom_mappings.clone(),
         };
         let required = self.required_fields(&space, &clients).await?;
+        let pulled_at = self.clock.now();
+        // A tick trusts a live subscription to have told of every Exchange change, until
+        // the safety net says to look anyway; a restarted actor's first cycle always looks.
+        let trust_subscription = trigger == Trigger::Tick
+            && notified.exchange
+            && state.first_sync_done
+            && state.delta_link.is_some()
+            && state
+                .exchange_polled_at
+                .is_some_and(|at| pulled_at - at < EXCHANGE_SAFETY_NET);
         let (exchange, crm) = join(
-            pull::pull_exchange(
-                &clients.graph,
-                &mailbox,
-                &folder,
-                state.delta_link.as_deref(),
-                &mapping,
-            ),
+            async {
+                match (trust_subscription, state.delta_link.as_deref()) {
+                    (true, Some(link)) => Ok(pull::ExchangePull::unchanged(link)),
+                    (_, link) => {
+                        pull::pull_exchange(&clients.graph, &mailbox, &folder, link, &mapping).await
+                    }
+                }
+            },
             pull::pull_crm(
                 &clients.pipeliner,
                 &owner,
                 state.crm_watermark,
                 &mapping,
                 // Periodic polls of a space share its window of recent changes.
-                (trigger == Trigger::Tick)
-                    .then(|| (self.clock.now(), self.options.shared_poll_age)),
+                matches!(trigger, Trigger::Tick | Trigger::Startup)
+                    .then_some((pulled_at, self.options.shared_poll_age)),
             ),
         )
         .await;
@@ -185,12 +197,15 @@ impl SyncCycle {
             // Nothing changed and nothing is pending: move the cursors and stop; the
             // planner would plan nothing from this. Most ticks end here, and their state
             // is saved with their status in one storage call.
+            if !trust_subscription {
+                state.exchange_polled_at = Some(pulled_at);
+            }
             state.delta_link = Some(exchange.delta_link);
             state.crm_watermark = crm.watermark;
             return Ok(CycleReport {
                 throttled: (clients.graph.throttled_count() + clients.pipeliner.throttled_count())
                     .saturating_sub(throttled_before),
-                notified,
+                notified: notified.both(),
                 state_to_save: Some(Box::new(state)),
                 ..CycleReport::default()
             });
@@ -263,7 +278,7 @@ impl SyncCycle {
                      linked; confirm or reject the deletes",
                     stop.exchange_deletes, stop.crm_deletes, stop.links
                 )),
-                notified,
+                notified: notified.both(),
                 ..CycleReport::default()
             });
         }
@@ -331,6 +346,9 @@ impl SyncCycle {
         }
         let any_uncertain = done_exchange.any_uncertain || done_crm.any_uncertain;
         if !any_uncertain {
+            if !trust_subscription {
+                state.exchange_polled_at = Some(pulled_at);
+            }
             state.delta_link = Some(exchange.delta_link);
             state.crm_watermark = crm.watermark;
             state.first_sync_done = true;
@@ -348,7 +366,7 @@ impl SyncCycle {
             throttled: (clients.graph.throttled_count() + clients.pipeliner.throttled_count())
                 .saturating_sub(throttled_before),
             needs_confirmation: None,
-            notified,
+            notified: notified.both(),
             state_to_save: None,
         };
         let (s, u) = (space_id.clone(), user_id.clone());

@@ -39,6 +39,21 @@ pub struct CrmPull {
     pub watermark: Option<DateTime<Utc>>,
 }
 
+impl ExchangePull {
+    /// No change, from a user whose live subscription stands in for the delta: the
+    /// stored link stays, so the next delta round returns everything since it.
+    pub fn unchanged(delta_link: &str) -> Self {
+        Self {
+            changes: SideChanges {
+                upserts: Vec::new(),
+                deletes: Vec::new(),
+                listing: Listing::Incremental,
+            },
+            delta_link: delta_link.to_owned(),
+        }
+    }
+}
+
 fn add(changes: &mut SideChanges, change: Change) {
     match change {
         Change::Upsert(upsert) => changes.upserts.push(*upsert),

@@ -402,3 +402,64 @@ async fn a_user_both_upstreams_notify_is_polled_only_as_a_safety_net() {
     );
     rig.stop().await;
 }
+
+fn served(counts: std::collections::BTreeMap<String, u64>, route: &str) -> u64 {
+    counts.get(route).copied().unwrap_or(0)
+}
+
+#[actix_web::test]
+async fn ticks_trust_a_live_subscription_for_exchange_and_still_read_pipeliner() {
+    let rig = Rig::start(
+        46,
+        ServerOptions {
+            tick_interval: 1,
+            notified_tick_interval: Some(1),
+            ..ServerOptions::default()
+        },
+    )
+    .await;
+    rig.world.add_person(ANN);
+    rig.activate(
+        "ann",
+        ANN,
+        settings("bidirectional", true, json!({ "create": {} })),
+    )
+    .await;
+    // The activation's cycle and the actor's first tick after start read both sides.
+    let mut finished = status_change(&rig, "last_sync_finished_at", &Value::Null).await;
+    finished = status_change(&rig, "last_sync_finished_at", &finished).await;
+    let deltas = served(rig.world.graph().request_counts(), "delta");
+    let lists = served(rig.world.crm().request_counts(), "contacts.list");
+    for _ in 0..3 {
+        finished = status_change(&rig, "last_sync_finished_at", &finished).await;
+    }
+    assert_eq!(
+        served(rig.world.graph().request_counts(), "delta"),
+        deltas,
+        "ticks of a user with a live subscription do not read the Exchange delta"
+    );
+    assert!(
+        served(rig.world.crm().request_counts(), "contacts.list") >= lists + 3,
+        "each tick still reads Pipeliner, which does not retry lost webhooks"
+    );
+
+    // The delta link the trusting ticks kept still brings a notified change.
+    let folder = rig
+        .world
+        .graph()
+        .folder_id(ANN, FOLDER)
+        .expect("the folder exsync created");
+    rig.world
+        .graph()
+        .create_contact(
+            ANN,
+            &folder,
+            json!({ "givenName": "Ada", "surname": "Lovelace", "emailAddresses": [{ "address": "ada@engine.example" }] }),
+        )
+        .unwrap();
+    rig.until("ann", "the Exchange contact reaches Pipeliner", || {
+        find(&rig.world.crm_contacts(), "ada@engine.example").is_some()
+    })
+    .await;
+    rig.stop().await;
+}
