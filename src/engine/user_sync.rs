@@ -17,7 +17,7 @@ use super::messages::{
 use super::runner::{CycleError, CycleReport, CycleRunner, Trigger};
 use super::schedule::{jitter_rng, Pacing};
 use super::status;
-use super::storage::on_store;
+use super::storage::{on_store, on_store_inline, INLINE_STATE_BYTES};
 use crate::clock::SharedClock;
 use crate::ids::{SpaceId, UserId};
 use crate::store::Store;
@@ -280,7 +280,16 @@ async fn run_cycle(
 ) -> Outcome {
     let (s, u) = (space.clone(), user.clone());
     let started = clock.now();
-    let job = match on_store(&store, move |st| status::load_job(st, &s, &u, trigger)).await {
+    // Most cycles find a small state (a quiet user's cursors): loaded and saved inline.
+    let small = store
+        .sync_state_size(&space, &user)
+        .is_ok_and(|size| size <= INLINE_STATE_BYTES);
+    let loaded = if small {
+        on_store_inline(&store, |st| status::load_job(st, &s, &u, trigger))
+    } else {
+        on_store(&store, move |st| status::load_job(st, &s, &u, trigger)).await
+    };
+    let job = match loaded {
         Ok(Some(job)) => job,
         Ok(None) => return Outcome::Skipped,
         Err(e) => return Outcome::Failed(e),
@@ -302,14 +311,21 @@ async fn run_cycle(
             };
             let wrote_to_crm = report.wrote_to_crm();
             let state = report.state_to_save.take();
-            match on_store(&store, move |st| {
+            // A quiet cycle leaves its small state and status to save; a cycle with work
+            // saved its state itself and may journal, so it keeps to the pool.
+            let inline = small && state.is_some() && report.needs_confirmation.is_none();
+            let record = move |st: &Store| {
                 if let Some(state) = state {
                     st.put_sync_state(&space, &user, &state)?;
                 }
                 status::record_success(st, &space, &user, &report, times)
-            })
-            .await
-            {
+            };
+            let recorded = if inline {
+                on_store_inline(&store, record)
+            } else {
+                on_store(&store, record).await
+            };
+            match recorded {
                 Ok(()) => Outcome::Done { next, wrote_to_crm },
                 Err(e) => Outcome::Failed(e),
             }

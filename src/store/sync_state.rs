@@ -113,6 +113,16 @@ impl Store {
             .map(Option::unwrap_or_default)
     }
 
+    /// The stored size of a user's sync state in bytes (0 before the first cycle), read
+    /// without decoding it.
+    pub fn sync_state_size(&self, space: &SpaceId, user: &UserId) -> StoreResult<usize> {
+        Ok(self
+            .sync_states
+            .raw()
+            .get(user_key(space, user))?
+            .map_or(0, |bytes| bytes.len()))
+    }
+
     /// A user's sync state (empty before the first cycle).
     pub fn sync_state(&self, space: &SpaceId, user: &UserId) -> StoreResult<UserSyncState> {
         Ok(self
