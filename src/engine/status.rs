@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::runner::{CycleError, CycleJob, CycleReport, HookRecords};
 use crate::ids::{SpaceId, UserId};
+use crate::store::sync_state::UserSyncState;
 use crate::store::users::{SideCounts, StatusError, UserState};
 use crate::store::{Store, StoreError, StoreResult};
 
@@ -24,23 +25,67 @@ pub fn load_job(
     user: &UserId,
     trigger: super::runner::Trigger,
 ) -> StoreResult<Option<CycleJob>> {
+    let job = load_with(store, space, user, trigger, |s, u| {
+        store.sync_state(s, u).map(Some)
+    })?;
+    Ok(job.flatten().map(|job| *job))
+}
+
+/// What [`load_job_within`] found.
+#[derive(Debug)]
+pub enum Loaded {
+    /// The job, or `None` as from [`load_job`].
+    Job(Option<Box<CycleJob>>),
+    /// The sync state is larger than the limit; nothing was decoded.
+    TooLarge,
+}
+
+/// [`load_job`] when the user's sync state is stored in at most `limit` bytes, so that a
+/// caller can run small loads inline and hand large ones to the storage pool.
+pub fn load_job_within(
+    store: &Store,
+    space: &SpaceId,
+    user: &UserId,
+    trigger: super::runner::Trigger,
+    limit: usize,
+) -> StoreResult<Loaded> {
+    let job = load_with(store, space, user, trigger, |s, u| {
+        store.sync_state_within(s, u, limit)
+    })?;
+    Ok(match job {
+        Some(job) => Loaded::Job(job),
+        None => Loaded::TooLarge,
+    })
+}
+
+/// The job, reading the sync state with `read_state`; the outer `None` when
+/// `read_state` declined to read it.
+fn load_with(
+    store: &Store,
+    space: &SpaceId,
+    user: &UserId,
+    trigger: super::runner::Trigger,
+    read_state: impl FnOnce(&SpaceId, &UserId) -> StoreResult<Option<UserSyncState>>,
+) -> StoreResult<Option<Option<Box<CycleJob>>>> {
     let (Some(space), Some(user)) = (store.space(space)?, store.user(space, user)?) else {
-        return Ok(None);
+        return Ok(Some(None));
     };
     let may_sync =
         space.integration_enabled && matches!(user.state, UserState::Activated | UserState::Error);
     if !may_sync {
-        return Ok(None);
+        return Ok(Some(None));
     }
-    let state = store.sync_state(&space.id, &user.id)?;
+    let Some(state) = read_state(&space.id, &user.id)? else {
+        return Ok(None);
+    };
     let hooks = HookRecords::read(store, &space.id, &state)?;
-    Ok(Some(CycleJob {
+    Ok(Some(Some(Box::new(CycleJob {
         space,
         user,
         trigger,
         state,
         hooks,
-    }))
+    }))))
 }
 
 /// Ignores a user that vanished meanwhile; other store errors pass.

@@ -281,13 +281,16 @@ async fn run_cycle(
     let (s, u) = (space.clone(), user.clone());
     let started = clock.now();
     // Most cycles find a small state (a quiet user's cursors): loaded and saved inline.
-    let small = store
-        .sync_state_size(&space, &user)
-        .is_ok_and(|size| size <= INLINE_STATE_BYTES);
-    let loaded = if small {
-        on_store_inline(&store, |st| status::load_job(st, &s, &u, trigger))
-    } else {
-        on_store(&store, move |st| status::load_job(st, &s, &u, trigger)).await
+    let inline = on_store_inline(&store, |st| {
+        status::load_job_within(st, &s, &u, trigger, INLINE_STATE_BYTES)
+    });
+    let small = matches!(inline, Ok(status::Loaded::Job(_)));
+    let loaded = match inline {
+        Ok(status::Loaded::Job(job)) => Ok(job.map(|job| *job)),
+        Ok(status::Loaded::TooLarge) => {
+            on_store(&store, move |st| status::load_job(st, &s, &u, trigger)).await
+        }
+        Err(e) => Err(e),
     };
     let job = match loaded {
         Ok(Some(job)) => job,

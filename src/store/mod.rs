@@ -59,6 +59,8 @@ pub struct Store {
     subscriptions: TypedTree<SubscriptionRecord>,
     space_hooks: TypedTree<SpaceHookRecord>,
     sync_states: TypedTree<UserSyncState>,
+    /// Spaces are read by every cycle of every user and rarely change.
+    space_memo: tree::DecodeMemo<SpaceRecord>,
     journal_limit: usize,
 }
 
@@ -135,6 +137,7 @@ impl Store {
             subscriptions: TypedTree::open(&db, "subscriptions_by_id")?,
             space_hooks: TypedTree::open(&db, "space_hooks_by_space")?,
             sync_states: TypedTree::open(&db, "sync_state_by_user")?,
+            space_memo: tree::DecodeMemo::default(),
             journal_limit: DEFAULT_JOURNAL_LIMIT,
             db,
             cipher,

@@ -77,7 +77,7 @@ impl Store {
 
     /// The space with this id.
     pub fn space(&self, id: &SpaceId) -> StoreResult<Option<SpaceRecord>> {
-        self.spaces.get(&space_key(id))
+        self.spaces.get_memoized(&space_key(id), &self.space_memo)
     }
 
     /// Every space, ordered by id.

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::codec::{decode_view, user_key, Versioned};
+use super::codec::{decode, decode_view, user_key, Versioned};
 use super::error::StoreResult;
 use super::Store;
 use crate::ids::{SpaceId, UserId};
@@ -113,14 +113,19 @@ impl Store {
             .map(Option::unwrap_or_default)
     }
 
-    /// The stored size of a user's sync state in bytes (0 before the first cycle), read
-    /// without decoding it.
-    pub fn sync_state_size(&self, space: &SpaceId, user: &UserId) -> StoreResult<usize> {
-        Ok(self
-            .sync_states
-            .raw()
-            .get(user_key(space, user))?
-            .map_or(0, |bytes| bytes.len()))
+    /// A user's sync state when it is stored in at most `limit` bytes (empty before the
+    /// first cycle); `None`, without decoding it, when it is larger.
+    pub fn sync_state_within(
+        &self,
+        space: &SpaceId,
+        user: &UserId,
+        limit: usize,
+    ) -> StoreResult<Option<UserSyncState>> {
+        match self.sync_states.raw().get(user_key(space, user))? {
+            None => Ok(Some(UserSyncState::default())),
+            Some(bytes) if bytes.len() <= limit => decode(&bytes).map(Some),
+            Some(_) => Ok(None),
+        }
     }
 
     /// A user's sync state (empty before the first cycle).
