@@ -27,50 +27,7 @@ fn fields(value: Value) -> Map<String, Value> {
 }
 
 async fn fixture() -> Fixture {
-    let sim = PipelinerSim::new(PipelinerSimConfig::default());
-    let control = sim.control();
-    control
-        .create_space(SpaceSeed {
-            id: Some("acme".into()),
-            name: "Acme".into(),
-            api_key: "key".into(),
-            api_secret: "secret".into(),
-        })
-        .unwrap();
-    let owner = control
-        .add_client(
-            "acme",
-            ClientSeed {
-                email: "Jane@Acme.com".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let sim = sim
-        .start(TcpListener::bind("127.0.0.1:0").unwrap())
-        .await
-        .unwrap();
-    let mut config = PipelinerConfig::new(
-        sim.service_url(),
-        "acme",
-        "key",
-        SecretString::from("secret".to_owned()),
-    );
-    config.retry = RetryPolicy {
-        max_retries: 4,
-        min_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(50),
-    };
-    let client = PipelinerClient::new(config, reqwest::Client::new());
-    Fixture {
-        control: sim.control(),
-        sim,
-        client,
-        owner,
-    }
+    fixture_on(std::sync::Arc::new(exsync::clock::SystemClock)).await
 }
 
 #[actix_web::test]
@@ -269,7 +226,8 @@ async fn throttling_and_server_errors_are_retried_and_bad_credentials_are_not() 
     f.sim.stop().await;
 }
 
-/// A fixture whose simulator runs on `clock`, for tests that move Pipeliner's time.
+/// A simulated space with one user, its simulator running on `clock`, and a client with
+/// quick retries.
 async fn fixture_on(clock: exsync::clock::SharedClock) -> Fixture {
     let sim = PipelinerSim::new(PipelinerSimConfig {
         clock,
@@ -300,15 +258,18 @@ async fn fixture_on(clock: exsync::clock::SharedClock) -> Fixture {
         .start(TcpListener::bind("127.0.0.1:0").unwrap())
         .await
         .unwrap();
-    let client = PipelinerClient::new(
-        PipelinerConfig::new(
-            sim.service_url(),
-            "acme",
-            "key",
-            SecretString::from("secret".to_owned()),
-        ),
-        reqwest::Client::new(),
+    let mut config = PipelinerConfig::new(
+        sim.service_url(),
+        "acme",
+        "key",
+        SecretString::from("secret".to_owned()),
     );
+    config.retry = RetryPolicy {
+        max_retries: 4,
+        min_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(50),
+    };
+    let client = PipelinerClient::new(config, reqwest::Client::new());
     Fixture {
         control: sim.control(),
         sim,
