@@ -81,6 +81,7 @@ pub async fn run(
             retry: RetryPolicy::default(),
             budget: config.budget(),
             shared_poll_age: shared_poll_age(Duration::from_secs(config.tick_interval)),
+            shared_wake_age: Pacing::default().debounce,
         },
         config.public_url.clone(),
     );

@@ -19,11 +19,27 @@ pub enum Trigger {
     Tick,
     /// A change notification from either side.
     Notify,
+    /// Another user of the space wrote to its Pipeliner contacts (exsync's own writes
+    /// raise no webhook). Reads Pipeliner through the space's shared window, fetched
+    /// after the write, and Exchange as a tick would.
+    PeerWrote,
     /// An admin asked for it.
     Manual,
     /// The first periodic cycle since the actor (re)started: it reads both sides even
     /// where notifications are set up, since some may have been lost meanwhile.
     Startup,
+}
+
+impl Trigger {
+    /// The one trigger a cycle runs for when both `self` and `other` asked for it: the
+    /// same one, or one that reads both sides afresh.
+    pub fn merge(self, other: Trigger) -> Trigger {
+        match (self, other) {
+            (a, b) if a == b => a,
+            (Trigger::Manual, _) | (_, Trigger::Manual) => Trigger::Manual,
+            _ => Trigger::Notify,
+        }
+    }
 }
 
 /// Everything a cycle needs, loaded fresh from the store by the actor.
@@ -123,4 +139,21 @@ impl CycleError {
 pub trait CycleRunner: Send + Sync + 'static {
     /// Runs one cycle for `job`.
     fn run(&self, job: CycleJob) -> LocalBoxFuture<'static, Result<CycleReport, CycleError>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Trigger;
+
+    #[test]
+    fn merged_triggers_read_at_least_what_each_asked_for() {
+        use Trigger::*;
+        assert_eq!(Tick.merge(Tick), Tick);
+        assert_eq!(PeerWrote.merge(PeerWrote), PeerWrote);
+        assert_eq!(Tick.merge(PeerWrote), Notify, "fresh on both sides");
+        assert_eq!(PeerWrote.merge(Notify), Notify);
+        assert_eq!(Startup.merge(Tick), Notify);
+        assert_eq!(Notify.merge(Manual), Manual);
+        assert_eq!(Manual.merge(Tick), Manual);
+    }
 }

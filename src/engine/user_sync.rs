@@ -50,7 +50,8 @@ pub struct UserSync {
     rng: StdRng,
     running: Option<Trigger>,
     follow_up: Option<Trigger>,
-    debounce_pending: bool,
+    /// The trigger of the debounced cycle waiting to start, if any.
+    debounced: Option<Trigger>,
     paused: bool,
     stopping: bool,
     failures: u32,
@@ -98,7 +99,7 @@ impl UserSync {
             rng,
             running: None,
             follow_up: None,
-            debounce_pending: false,
+            debounced: None,
             paused,
             stopping: false,
             failures: 0,
@@ -143,7 +144,10 @@ impl UserSync {
             other => other,
         };
         if self.running.is_some() {
-            self.follow_up.get_or_insert(trigger);
+            self.follow_up = Some(match self.follow_up {
+                Some(waiting) => waiting.merge(trigger),
+                None => trigger,
+            });
             return;
         }
         self.running = Some(trigger);
@@ -363,7 +367,7 @@ impl Actor for UserSync {
 impl Supervised for UserSync {
     fn restarting(&mut self, _ctx: &mut Context<Self>) {
         self.running = None;
-        self.debounce_pending = false;
+        self.debounced = None;
         self.tick = None;
         self.fresh = true;
         tracing::info!(space = %self.space, user = %self.user, failures = self.failures, "restarting the user's actor");
@@ -377,17 +381,27 @@ impl Handler<Tick> for UserSync {
     }
 }
 
+impl UserSync {
+    /// Starts a cycle for `trigger` after the debounce, together with the triggers that
+    /// arrive meanwhile.
+    fn debounce(&mut self, trigger: Trigger, ctx: &mut Context<Self>) {
+        if let Some(waiting) = self.debounced {
+            self.debounced = Some(waiting.merge(trigger));
+            return;
+        }
+        self.debounced = Some(trigger);
+        ctx.run_later(self.deps.pacing.debounce, |act, ctx| {
+            if let Some(trigger) = act.debounced.take() {
+                act.start_cycle(trigger, ctx);
+            }
+        });
+    }
+}
+
 impl Handler<Notify> for UserSync {
     type Result = ();
     fn handle(&mut self, _: Notify, ctx: &mut Context<Self>) {
-        if self.debounce_pending {
-            return;
-        }
-        self.debounce_pending = true;
-        ctx.run_later(self.deps.pacing.debounce, |act, ctx| {
-            act.debounce_pending = false;
-            act.start_cycle(Trigger::Notify, ctx);
-        });
+        self.debounce(Trigger::Notify, ctx);
     }
 }
 
@@ -397,7 +411,7 @@ impl Handler<CrmChanged> for UserSync {
     /// raise no webhook (they carry the skip key), so this stands in for the delivery the
     /// space's users would otherwise get.
     fn handle(&mut self, _: CrmChanged, ctx: &mut Context<Self>) {
-        ctx.notify(Notify);
+        self.debounce(Trigger::PeerWrote, ctx);
     }
 }
 

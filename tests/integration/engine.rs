@@ -468,7 +468,7 @@ async fn a_write_to_pipeliner_wakes_the_spaces_other_users() {
     assert_eq!(h.next_call().await, ("jane".into(), Trigger::Manual));
     assert_eq!(
         h.next_call().await,
-        ("joe".into(), Trigger::Notify),
+        ("joe".into(), Trigger::PeerWrote),
         "jane's write reaches joe without a webhook"
     );
     let mut done = HashSet::new();

@@ -50,6 +50,10 @@ pub struct ClientOptions {
     /// How old the space's shared window of Pipeliner changes may be when it answers a
     /// periodic poll ([`crate::connectors::pipeliner::feed`]); see [`shared_poll_age`].
     pub shared_poll_age: std::time::Duration,
+    /// How old the shared window may be when it answers a cycle woken by another user's
+    /// write to Pipeliner: the notification debounce, so the window was fetched after
+    /// the write (the cycle starts at least that long after it).
+    pub shared_wake_age: std::time::Duration,
 }
 
 /// The freshness a periodic poll asks of the space's shared Pipeliner window: a tenth of

@@ -163,9 +163,10 @@ impl SyncCycle {
         };
         let required = self.required_fields(&space, &clients).await?;
         let pulled_at = self.clock.now();
-        // A tick trusts a live subscription to have told of every Exchange change, until
-        // the safety net says to look anyway; a restarted actor's first cycle always looks.
-        let trust_subscription = trigger == Trigger::Tick
+        // A tick, or a wake by another user's Pipeliner write, trusts a live subscription
+        // to have told of every Exchange change until the safety net says to look anyway;
+        // a restarted actor's first cycle always looks.
+        let trust_subscription = matches!(trigger, Trigger::Tick | Trigger::PeerWrote)
             && notified.exchange
             && state.first_sync_done
             && state.delta_link.is_some()
@@ -186,9 +187,15 @@ impl SyncCycle {
                 &owner,
                 state.crm_watermark,
                 &mapping,
-                // Periodic polls of a space share its window of recent changes.
-                matches!(trigger, Trigger::Tick | Trigger::Startup)
-                    .then_some((pulled_at, self.options.shared_poll_age)),
+                // Periodic polls of a space, and its users woken by each other's
+                // writes, share its window of recent changes.
+                match trigger {
+                    Trigger::Tick | Trigger::Startup => {
+                        Some((pulled_at, self.options.shared_poll_age))
+                    }
+                    Trigger::PeerWrote => Some((pulled_at, self.options.shared_wake_age)),
+                    Trigger::Notify | Trigger::Manual => None,
+                },
             ),
         )
         .await;
