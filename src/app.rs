@@ -71,6 +71,11 @@ pub async fn run(
         .user_agent(concat!("exsync/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| AppError::Server(std::io::Error::other(e.to_string())))?;
+    let pacing = Pacing {
+        tick: Duration::from_secs(config.tick_interval),
+        notified_tick: Duration::from_secs(config.notified_tick_interval),
+        ..Pacing::default()
+    };
     let sync = SyncCycle::new(
         store.clone(),
         clock.clone(),
@@ -80,8 +85,8 @@ pub async fn run(
             timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             budget: config.budget(),
-            shared_poll_age: shared_poll_age(Duration::from_secs(config.tick_interval)),
-            shared_wake_age: Pacing::default().debounce,
+            shared_poll_age: shared_poll_age(pacing.tick),
+            shared_wake_age: pacing.debounce,
         },
         config.public_url.clone(),
     );
@@ -90,11 +95,7 @@ pub async fn run(
         Arc::new(sync.clone()),
         clock.clone(),
         EngineOptions {
-            pacing: Pacing {
-                tick: Duration::from_secs(config.tick_interval),
-                notified_tick: Duration::from_secs(config.notified_tick_interval),
-                ..Pacing::default()
-            },
+            pacing,
             ..EngineOptions::default()
         },
     );

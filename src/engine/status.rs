@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 
 use super::runner::{CycleError, CycleJob, CycleReport, HookRecords};
 use crate::ids::{SpaceId, UserId};
-use crate::store::sync_state::UserSyncState;
 use crate::store::users::{SideCounts, StatusError, UserState};
 use crate::store::{Store, StoreError, StoreResult};
 
@@ -16,76 +15,47 @@ fn add(total: &mut SideCounts, more: &SideCounts) {
     total.deleted += more.deleted;
 }
 
+/// What [`load_job`] found.
+#[derive(Debug)]
+pub enum Loaded {
+    /// Everything the cycle needs.
+    Job(Box<CycleJob>),
+    /// The user or space is gone, or may not sync.
+    Skipped,
+    /// The sync state is stored in more than the limit; nothing was decoded.
+    TooLarge,
+}
+
 /// Loads what a cycle needs in one storage call: the space, the user, the sync state and
-/// the notification records it points at; `None` when the user or space is gone or may
-/// not sync.
+/// the notification records it points at. A sync state stored in more than `state_limit`
+/// bytes is not decoded, so that a caller can run small loads inline and hand large ones
+/// to the storage pool.
 pub fn load_job(
     store: &Store,
     space: &SpaceId,
     user: &UserId,
     trigger: super::runner::Trigger,
-) -> StoreResult<Option<CycleJob>> {
-    let job = load_with(store, space, user, trigger, |s, u| {
-        store.sync_state(s, u).map(Some)
-    })?;
-    Ok(job.flatten().map(|job| *job))
-}
-
-/// What [`load_job_within`] found.
-#[derive(Debug)]
-pub enum Loaded {
-    /// The job, or `None` as from [`load_job`].
-    Job(Option<Box<CycleJob>>),
-    /// The sync state is larger than the limit; nothing was decoded.
-    TooLarge,
-}
-
-/// [`load_job`] when the user's sync state is stored in at most `limit` bytes, so that a
-/// caller can run small loads inline and hand large ones to the storage pool.
-pub fn load_job_within(
-    store: &Store,
-    space: &SpaceId,
-    user: &UserId,
-    trigger: super::runner::Trigger,
-    limit: usize,
+    state_limit: usize,
 ) -> StoreResult<Loaded> {
-    let job = load_with(store, space, user, trigger, |s, u| {
-        store.sync_state_within(s, u, limit)
-    })?;
-    Ok(match job {
-        Some(job) => Loaded::Job(job),
-        None => Loaded::TooLarge,
-    })
-}
-
-/// The job, reading the sync state with `read_state`; the outer `None` when
-/// `read_state` declined to read it.
-fn load_with(
-    store: &Store,
-    space: &SpaceId,
-    user: &UserId,
-    trigger: super::runner::Trigger,
-    read_state: impl FnOnce(&SpaceId, &UserId) -> StoreResult<Option<UserSyncState>>,
-) -> StoreResult<Option<Option<Box<CycleJob>>>> {
     let (Some(space), Some(user)) = (store.space(space)?, store.user(space, user)?) else {
-        return Ok(Some(None));
+        return Ok(Loaded::Skipped);
     };
     let may_sync =
         space.integration_enabled && matches!(user.state, UserState::Activated | UserState::Error);
     if !may_sync {
-        return Ok(Some(None));
+        return Ok(Loaded::Skipped);
     }
-    let Some(state) = read_state(&space.id, &user.id)? else {
-        return Ok(None);
+    let Some(state) = store.sync_state_within(&space.id, &user.id, state_limit)? else {
+        return Ok(Loaded::TooLarge);
     };
     let hooks = HookRecords::read(store, &space.id, &state)?;
-    Ok(Some(Some(Box::new(CycleJob {
+    Ok(Loaded::Job(Box::new(CycleJob {
         space,
         user,
         trigger,
         state,
         hooks,
-    }))))
+    })))
 }
 
 /// Ignores a user that vanished meanwhile; other store errors pass.

@@ -286,19 +286,21 @@ async fn run_cycle(
     let started = clock.now();
     // Most cycles find a small state (a quiet user's cursors): loaded and saved inline.
     let inline = on_store_inline(&store, |st| {
-        status::load_job_within(st, &s, &u, trigger, INLINE_STATE_BYTES)
+        status::load_job(st, &s, &u, trigger, INLINE_STATE_BYTES)
     });
     let small = matches!(inline, Ok(status::Loaded::Job(_)));
     let loaded = match inline {
-        Ok(status::Loaded::Job(job)) => Ok(job.map(|job| *job)),
         Ok(status::Loaded::TooLarge) => {
-            on_store(&store, move |st| status::load_job(st, &s, &u, trigger)).await
+            on_store(&store, move |st| {
+                status::load_job(st, &s, &u, trigger, usize::MAX)
+            })
+            .await
         }
-        Err(e) => Err(e),
+        other => other,
     };
     let job = match loaded {
-        Ok(Some(job)) => job,
-        Ok(None) => return Outcome::Skipped,
+        Ok(status::Loaded::Job(job)) => *job,
+        Ok(status::Loaded::Skipped | status::Loaded::TooLarge) => return Outcome::Skipped,
         Err(e) => return Outcome::Failed(e),
     };
     let result: Result<CycleReport, CycleError> = runner.run(job).await;

@@ -128,15 +128,20 @@ fn set_state(store: &Store, space: &SpaceId, user: &UserId, state: UserState) {
         .unwrap();
 }
 
+/// Quick debounce and restarts, with `tick` as both tick intervals.
+fn pacing(tick: Duration) -> Pacing {
+    Pacing {
+        tick,
+        notified_tick: tick,
+        debounce: Duration::from_millis(20),
+        restart_base: Duration::from_millis(10),
+        restart_max: Duration::from_millis(50),
+    }
+}
+
 impl Harness {
     fn new(seed: impl FnOnce(&Store), gate_permits: usize, panic_once: &[&str]) -> Self {
-        let pacing = Pacing {
-            tick: Duration::from_secs(3600),
-            notified_tick: Duration::from_secs(3600),
-            debounce: Duration::from_millis(20),
-            restart_base: Duration::from_millis(10),
-            restart_max: Duration::from_millis(50),
-        };
+        let pacing = pacing(Duration::from_secs(3600));
         Self::scripted(seed, gate_permits, panic_once, pacing, HashMap::new())
     }
 
@@ -502,13 +507,7 @@ async fn the_first_tick_after_a_start_or_restart_reads_both_sides() {
         },
         100,
         &["jane"],
-        Pacing {
-            tick: Duration::from_millis(100),
-            notified_tick: Duration::from_millis(100),
-            debounce: Duration::from_millis(20),
-            restart_base: Duration::from_millis(10),
-            restart_max: Duration::from_millis(50),
-        },
+        pacing(Duration::from_millis(100)),
         HashMap::new(),
     );
     let acme = SpaceId::parse("acme").unwrap();

@@ -20,6 +20,8 @@ use super::{PipelinerClient, PipelinerError};
 /// How far before a watermark each pull of changes starts, so changes saved in the same
 /// second as the last one seen, or committed a little after their `modified` stamp, are
 /// not missed; also how far before the shared window's end each extending fetch starts.
+/// Repeats are harmless but not free (each pull re-reads the space's changes of this
+/// span), so it is kept to seconds.
 pub const FEED_OVERLAP: Duration = Duration::seconds(10);
 
 /// The most contacts one space's window holds; the oldest beyond it are dropped and the

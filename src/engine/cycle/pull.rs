@@ -9,19 +9,13 @@ use serde_json::Value;
 use super::errors::{graph_failed, pipeliner_failed};
 use crate::connectors::graph::models::DeltaItem;
 use crate::connectors::graph::{GraphClient, GraphError};
-use crate::connectors::pipeliner::feed::SharedPoll;
+use crate::connectors::pipeliner::feed::{SharedPoll, FEED_OVERLAP};
 use crate::connectors::pipeliner::PipelinerClient;
 use crate::engine::runner::CycleError;
 use crate::sync::mapping::graph::from_graph;
 use crate::sync::mapping::pipeliner::from_pipeliner;
 use crate::sync::mapping::{Change, Mapping};
 use crate::sync::{Access, Listing, SideChanges};
-
-/// How far back each Pipeliner pull reaches before the watermark, so changes saved in the
-/// same second as the last one seen, or committed a little after their `modified` stamp,
-/// are not missed. Repeats are harmless but not free: every user of a space re-reads the
-/// space's changes of this window on each cycle, so it is kept to seconds.
-pub const CRM_OVERLAP: Duration = crate::connectors::pipeliner::feed::FEED_OVERLAP;
 
 /// The Exchange side of a cycle.
 pub struct ExchangePull {
@@ -44,11 +38,7 @@ impl ExchangePull {
     /// stored link stays, so the next delta round returns everything since it.
     pub fn unchanged(delta_link: &str) -> Self {
         Self {
-            changes: SideChanges {
-                upserts: Vec::new(),
-                deletes: Vec::new(),
-                listing: Listing::Incremental,
-            },
+            changes: SideChanges::none(),
             delta_link: delta_link.to_owned(),
         }
     }
@@ -145,7 +135,7 @@ pub async fn pull_crm(
     mapping: &Mapping,
     shared: Option<(DateTime<Utc>, std::time::Duration)>,
 ) -> Result<CrmPull, CycleError> {
-    let since = watermark.map(|w| w - CRM_OVERLAP);
+    let since = watermark.map(|w| w - FEED_OVERLAP);
     let listed = match (since, shared) {
         (Some(since), Some((now, max_age))) => {
             pipeliner

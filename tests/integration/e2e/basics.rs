@@ -370,13 +370,14 @@ async fn an_admin_sync_request_runs_a_cycle_at_once() {
     rig.stop().await;
 }
 
-#[actix_web::test]
-async fn a_user_both_upstreams_notify_is_polled_only_as_a_safety_net() {
+/// A rig with the given tick intervals and Ann activated bidirectionally, once her first
+/// cycle has finished; with that cycle's finish time.
+async fn ann_synced(seed: u64, tick: u64, notified_tick: u64) -> (Rig, Value) {
     let rig = Rig::start(
-        45,
+        seed,
         ServerOptions {
-            tick_interval: 60,
-            notified_tick_interval: Some(3600),
+            tick_interval: tick,
+            notified_tick_interval: Some(notified_tick),
             ..ServerOptions::default()
         },
     )
@@ -388,7 +389,13 @@ async fn a_user_both_upstreams_notify_is_polled_only_as_a_safety_net() {
         settings("bidirectional", true, json!({ "create": {} })),
     )
     .await;
-    status_change(&rig, "last_sync_finished_at", &Value::Null).await;
+    let finished = status_change(&rig, "last_sync_finished_at", &Value::Null).await;
+    (rig, finished)
+}
+
+#[actix_web::test]
+async fn a_user_both_upstreams_notify_is_polled_only_as_a_safety_net() {
+    let (rig, _) = ann_synced(45, 60, 3600).await;
     let status = rig.user("ann").await["status"].clone();
     let time = |field: &str| {
         chrono::DateTime::parse_from_rfc3339(status[field].as_str().expect(field))
@@ -409,25 +416,9 @@ fn served(counts: std::collections::BTreeMap<String, u64>, route: &str) -> u64 {
 
 #[actix_web::test]
 async fn ticks_trust_a_live_subscription_for_exchange_and_still_read_pipeliner() {
-    let rig = Rig::start(
-        46,
-        ServerOptions {
-            tick_interval: 1,
-            notified_tick_interval: Some(1),
-            ..ServerOptions::default()
-        },
-    )
-    .await;
-    rig.world.add_person(ANN);
-    rig.activate(
-        "ann",
-        ANN,
-        settings("bidirectional", true, json!({ "create": {} })),
-    )
-    .await;
     // The activation's cycle and the actor's first tick after start read both sides.
-    let mut finished = status_change(&rig, "last_sync_finished_at", &Value::Null).await;
-    finished = status_change(&rig, "last_sync_finished_at", &finished).await;
+    let (rig, first) = ann_synced(46, 1, 1).await;
+    let mut finished = status_change(&rig, "last_sync_finished_at", &first).await;
     let deltas = served(rig.world.graph().request_counts(), "delta");
     let lists = served(rig.world.crm().request_counts(), "contacts.list");
     for _ in 0..3 {
