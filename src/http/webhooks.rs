@@ -3,10 +3,12 @@
 //! the HMAC-SHA256 `WebHook-Signature` keyed by the space's webhook signature. Accepted
 //! notifications are handed to the user's actor, which runs a (debounced) cycle.
 
+use std::collections::hash_map::{Entry, HashMap};
+
 use actix_web::http::StatusCode;
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use hmac::{Hmac, Mac};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
@@ -15,7 +17,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::error::{ApiError, ErrorBody};
 use super::state::AppState;
 use crate::ids::SpaceId;
-use crate::store::hooks::{client_state_context, signature_context};
+use crate::store::hooks::{client_state_context, signature_context, SubscriptionRecord};
 use crate::store::Store;
 
 /// The header Pipeliner signs deliveries in.
@@ -85,13 +87,28 @@ fn accept(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<(SpaceId, crate::ids::UserId)>, crate::store::StoreError> {
     let mut users = Vec::new();
+    // A collection usually carries many notifications of one subscription: read and
+    // open its record once.
+    let mut known: HashMap<String, Option<(SubscriptionRecord, SecretString)>> = HashMap::new();
     for n in notifications {
-        let Some(record) = store.subscription(&n.subscription_id)? else {
+        let found = match known.entry(n.subscription_id.clone()) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                let opened = match store.subscription(&n.subscription_id)? {
+                    Some(record) => {
+                        let secret = store
+                            .open_secret(&client_state_context(&record.id), &record.client_state)?;
+                        Some((record, secret))
+                    }
+                    None => None,
+                };
+                entry.insert(opened)
+            }
+        };
+        let Some((record, expected)) = found.as_ref() else {
             tracing::debug!(subscription = %n.subscription_id, "notification for an unknown subscription");
             continue;
         };
-        let expected =
-            store.open_secret(&client_state_context(&record.id), &record.client_state)?;
         let presented = n.client_state.as_deref().unwrap_or_default();
         if !same_secret(presented, expected.expose_secret()) {
             tracing::warn!(subscription = %record.id, "notification with a wrong clientState dropped");
@@ -113,8 +130,9 @@ fn accept(
             }
             LifecycleAction::Sync => {}
         }
-        if !users.contains(&(record.space.clone(), record.user.clone())) {
-            users.push((record.space, record.user));
+        let user = (record.space.clone(), record.user.clone());
+        if !users.contains(&user) {
+            users.push(user);
         }
     }
     Ok(users)
@@ -297,5 +315,49 @@ mod tests {
         assert!(!signature_matches(key, b"[{ }]", &good));
         assert!(!signature_matches("other", b"[{}]", &good));
         assert!(!signature_matches(key, b"[{}]", "not hex"));
+    }
+
+    #[test]
+    fn a_collection_is_checked_notification_by_notification() {
+        let (_dir, store) = crate::store::test_store();
+        let now = chrono::Utc::now();
+        let (space, user) = (
+            SpaceId::parse("acme").unwrap(),
+            crate::ids::UserId::parse("jane").unwrap(),
+        );
+        let record = SubscriptionRecord {
+            id: "sub-1".into(),
+            space: space.clone(),
+            user: user.clone(),
+            folder_id: "folder-1".into(),
+            client_state: store
+                .seal(&client_state_context("sub-1"), &"right".into())
+                .unwrap(),
+            expires_at: now + chrono::Duration::hours(1),
+        };
+        store.put_subscription(&record).unwrap();
+        let note = |sub: &str, state: &str, event: Option<&str>| GraphNotification {
+            subscription_id: sub.into(),
+            client_state: Some(state.into()),
+            lifecycle_event: event.map(str::to_owned),
+        };
+        let wrong_only = vec![note("sub-1", "wrong", None), note("sub-2", "right", None)];
+        assert!(accept(&store, wrong_only, now).unwrap().is_empty());
+        let users = accept(
+            &store,
+            vec![
+                note("sub-1", "wrong", None),
+                note("sub-1", "right", None),
+                note("sub-1", "right", Some("reauthorizationRequired")),
+            ],
+            now,
+        )
+        .unwrap();
+        assert_eq!(users, vec![(space, user)], "one entry per user");
+        assert_eq!(
+            store.subscription("sub-1").unwrap().unwrap().expires_at,
+            now,
+            "the renewal is due at once"
+        );
     }
 }

@@ -23,7 +23,43 @@ pub struct LinkRecord {
     pub linked_at: DateTime<Utc>,
     /// Sync state the engine keeps with the pair (last synced snapshot, change keys).
     #[serde(default)]
-    pub state: serde_json::Value,
+    pub state: LinkStateJson,
+}
+
+/// The engine's state of a pair as the JSON it was written as: the store keeps it without
+/// interpreting it, and without building a `serde_json::Value` on the way in or out.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LinkStateJson(Box<serde_json::value::RawValue>);
+
+impl LinkStateJson {
+    /// The JSON of `value`.
+    pub fn of<T: Serialize>(value: &T) -> Result<Self, serde_json::Error> {
+        serde_json::value::to_raw_value(value).map(Self)
+    }
+
+    /// Reads the state back as `T`.
+    pub fn read<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.0.get())
+    }
+
+    /// The JSON text.
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl Default for LinkStateJson {
+    /// `null`: no state kept.
+    fn default() -> Self {
+        Self::of(&()).unwrap_or_else(|_| unreachable!("null always serialises"))
+    }
+}
+
+impl PartialEq for LinkStateJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.json() == other.json()
+    }
 }
 
 impl Versioned for LinkRecord {
@@ -221,7 +257,7 @@ mod tests {
             exchange_id: exchange_id.into(),
             crm_id: crm_id.into(),
             linked_at: DateTime::<Utc>::UNIX_EPOCH,
-            state: serde_json::Value::Null,
+            state: LinkStateJson::default(),
         }
     }
 

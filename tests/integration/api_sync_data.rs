@@ -3,7 +3,7 @@
 //! the store (between server runs) so no upstream is needed.
 
 use exsync::ids::{SpaceId, UserId};
-use exsync::store::links::LinkRecord;
+use exsync::store::links::{LinkRecord, LinkStateJson};
 use exsync::store::users::{SyncStatus, UserRecord, UserState};
 use exsync::store::{Store, StoreError};
 use exsync::sync::settings::SyncType;
@@ -48,7 +48,7 @@ fn seed_user(store: &Store, state: UserState, links: usize, events: usize) {
                     exchange_id: format!("ex{i:03}"),
                     crm_id: format!("crm{i:03}"),
                     linked_at: now,
-                    state: json!({ "snapshot": { "exchange": { "given_name": "Ada", "email1": format!("ada{i}@x.com") }, "crm": {} } }),
+                    state: LinkStateJson::of(&json!({ "snapshot": { "exchange": { "given_name": "Ada", "email1": format!("ada{i}@x.com") }, "crm": {} } })).unwrap(),
                 },
             )
             .unwrap();

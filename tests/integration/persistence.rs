@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use exsync::ids::{SpaceId, UserId};
-use exsync::store::links::LinkRecord;
+use exsync::store::links::{LinkRecord, LinkStateJson};
 use exsync::store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -55,7 +55,7 @@ fn seed_links_and_journal(data_dir: &Path) {
                 exchange_id: "AAMkAD1".into(),
                 crm_id: "crm-1".into(),
                 linked_at: chrono::Utc::now(),
-                state: serde_json::Value::Null,
+                state: LinkStateJson::default(),
             },
         )
         .unwrap();

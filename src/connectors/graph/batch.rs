@@ -76,34 +76,40 @@ impl GraphClient {
                     Replay::OnlyIfThrottled,
                 )
                 .await?;
-            let responses = answer.body["responses"]
-                .as_array()
-                .ok_or_else(|| GraphError::Malformed("a batch answer without responses".into()))?;
+            let mut body = answer.body;
+            let Value::Array(responses) = body["responses"].take() else {
+                return Err(GraphError::Malformed(
+                    "a batch answer without responses".into(),
+                ));
+            };
             let mut throttled = Vec::new();
             let mut wait = Duration::ZERO;
-            for response in responses {
-                let Some(id) = response["id"].as_str() else {
+            let mut answered = std::collections::HashSet::with_capacity(responses.len());
+            for mut response in responses {
+                let Some(id) = response["id"].as_str().map(str::to_owned) else {
                     continue;
                 };
                 let status = response["status"].as_u64().unwrap_or(0) as u16;
-                let body = response.get("body").cloned().unwrap_or(Value::Null);
+                let retry_after = retry_after_of(&response);
+                let body = response
+                    .get_mut("body")
+                    .map(Value::take)
+                    .unwrap_or(Value::Null);
+                answered.insert(id.clone());
                 if status == 429 {
                     self.note_throttled();
                 }
                 if status == 429 && round < MAX_THROTTLED_ROUNDS {
-                    wait = wait.max(retry_after_of(response).unwrap_or(Duration::from_secs(1)));
-                    throttled.push(id.to_owned());
+                    wait = wait.max(retry_after.unwrap_or(Duration::from_secs(1)));
+                    throttled.push(id);
                 } else if (200..300).contains(&status) {
-                    results.insert(id.to_owned(), Ok(body));
+                    results.insert(id, Ok(body));
                 } else {
-                    results.insert(
-                        id.to_owned(),
-                        Err(from_status(status, &body, retry_after_of(response))),
-                    );
+                    results.insert(id, Err(from_status(status, &body, retry_after)));
                 }
             }
             for request in &pending {
-                if !responses.iter().any(|r| r["id"] == request.id.as_str()) {
+                if !answered.contains(&request.id) {
                     results.insert(
                         request.id.clone(),
                         Err(GraphError::Malformed(format!(

@@ -79,10 +79,12 @@ impl PipelinerClient {
                 .send(Method::GET, "/entities/Contacts", &query, None, true)
                 .await?;
             server_time = server_time.or(page.server_time);
-            let items = page
-                .data
-                .as_array()
-                .ok_or_else(|| PipelinerError::Malformed("a contact page without a list".into()))?;
+            let serde_json::Value::Array(items) = page.data else {
+                return Err(PipelinerError::Malformed(
+                    "a contact page without a list".into(),
+                ));
+            };
+            let listed = items.len();
             for contact in items {
                 let Some(id) = contact["id"].as_str() else {
                     return Err(PipelinerError::Malformed("a contact without an id".into()));
@@ -91,20 +93,20 @@ impl PipelinerClient {
                     newest = newest.max(Some(modified));
                 }
                 match by_id.get(id) {
-                    Some(seen) if revision(seen) >= revision(contact) => {}
+                    Some(seen) if revision(seen) >= revision(&contact) => {}
                     Some(_) => {
-                        by_id.insert(id.to_owned(), contact.clone());
+                        by_id.insert(id.to_owned(), contact);
                     }
                     None => {
                         order.push(id.to_owned());
-                        by_id.insert(id.to_owned(), contact.clone());
+                        by_id.insert(id.to_owned(), contact);
                     }
                 }
             }
             let has_next = page.page_info["has_next_page"].as_bool().unwrap_or(false);
             let cursor = page.page_info["end_cursor"].as_str().map(str::to_owned);
             match (has_next, cursor) {
-                (true, Some(cursor)) if !items.is_empty() => after = Some(cursor),
+                (true, Some(cursor)) if listed > 0 => after = Some(cursor),
                 _ => break,
             }
         }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::execute::Executed;
 use crate::ids::{SpaceId, UserId};
 use crate::store::journal::NewEvent;
-use crate::store::links::{LinkOp, LinkRecord};
+use crate::store::links::{LinkOp, LinkRecord, LinkStateJson};
 use crate::store::sync_state::UserSyncState;
 use crate::store::{Store, StoreResult};
 use crate::sync::{IntentId, JournalKind, Link, LinkChange, Plan, RecordId, Snapshot};
@@ -27,7 +27,7 @@ pub struct LinkState {
 
 /// Reads a stored link into the planner's form.
 pub fn to_link(record: LinkRecord) -> Link {
-    let state: LinkState = serde_json::from_value(record.state).unwrap_or_default();
+    let state: LinkState = record.state.read().unwrap_or_default();
     Link {
         exchange_id: record.exchange_id,
         crm_id: record.crm_id,
@@ -92,7 +92,7 @@ fn link_op(
         exchange_id,
         crm_id,
         linked_at: now,
-        state: serde_json::to_value(state).unwrap_or_default(),
+        state: LinkStateJson::of(&state).unwrap_or_default(),
     })
 }
 
