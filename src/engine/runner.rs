@@ -100,9 +100,27 @@ pub struct CycleReport {
     /// subscription on the folder and the space's Pipeliner webhook): the next periodic
     /// sync is only the safety net and may wait longer.
     pub notified: bool,
-    /// Sync state the cycle leaves to be saved with its status in one storage call (a
-    /// quiet cycle's advanced cursors); `None` when the cycle saved its state itself.
-    pub state_to_save: Option<Box<crate::store::sync_state::UserSyncState>>,
+    /// What is left to save of the user's sync state with the cycle's status.
+    pub state: StateLeft,
+}
+
+/// What a cycle leaves of the user's sync state for the status write.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum StateLeft {
+    /// The cycle saved its state itself (a cycle with work, or one that stopped early).
+    #[default]
+    Saved,
+    /// A quiet cycle's advanced cursors, saved with the status in one storage call.
+    Save(Box<crate::store::sync_state::UserSyncState>),
+    /// A quiet cycle whose stored state still stands: nothing to write.
+    Unchanged,
+}
+
+impl StateLeft {
+    /// Whether the cycle was quiet (it left its state, or nothing, to the status write).
+    pub fn quiet(&self) -> bool {
+        !matches!(self, Self::Saved)
+    }
 }
 
 impl CycleReport {

@@ -14,7 +14,7 @@ use super::messages::{
     CrmChanged, CycleEvent, CycleOutcome, Deactivate, GetStatus, Notify, Pause, Reconfigure,
     Resume, RuntimeStatus, SyncNow, Tick,
 };
-use super::runner::{CycleError, CycleReport, CycleRunner, Trigger};
+use super::runner::{CycleError, CycleReport, CycleRunner, StateLeft, Trigger};
 use super::schedule::{jitter_rng, Pacing};
 use super::status;
 use super::storage::{on_store, on_store_inline, INLINE_STATE_BYTES};
@@ -319,12 +319,12 @@ async fn run_cycle(
                     + chrono::Duration::from_std(next).unwrap_or_else(|_| chrono::Duration::zero()),
             };
             let wrote_to_crm = report.wrote_to_crm();
-            let state = report.state_to_save.take();
+            let state = std::mem::take(&mut report.state);
             // A quiet cycle leaves its small state and status to save; a cycle with work
             // saved its state itself and may journal, so it keeps to the pool.
-            let inline = small && state.is_some() && report.needs_confirmation.is_none();
+            let inline = small && state.quiet() && report.needs_confirmation.is_none();
             let record = move |st: &Store| {
-                if let Some(state) = state {
+                if let StateLeft::Save(state) = state {
                     st.put_sync_state(&space, &user, &state)?;
                 }
                 status::record_success(st, &space, &user, &report, times)

@@ -50,6 +50,12 @@ pub struct UserSyncState {
 /// delta token in use.
 pub const EXCHANGE_SAFETY_NET: chrono::Duration = chrono::Duration::hours(6);
 
+/// How far the stored Pipeliner watermark of a quiet user may lag behind the one its
+/// latest tick reached before the state is written again. Ticks answered from a space's
+/// shared window read from the stored watermark, so it must stay well inside the window's
+/// reach ([`crate::connectors::pipeliner::feed::FEED_REACH`]).
+pub const CRM_WATERMARK_LAG: chrono::Duration = chrono::Duration::hours(1);
+
 impl Versioned for UserSyncState {
     const WHAT: &'static str = "user sync state";
     const VERSION: u8 = 1;

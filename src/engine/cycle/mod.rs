@@ -20,8 +20,8 @@ pub use errors::{graph_failed, pipeliner_failed, store_failed};
 
 use crate::clock::SharedClock;
 use crate::connectors::graph::folders::urlencode;
-use crate::engine::runner::{CycleError, CycleJob, CycleReport, CycleRunner, Trigger};
-use crate::store::sync_state::EXCHANGE_SAFETY_NET;
+use crate::engine::runner::{CycleError, CycleJob, CycleReport, CycleRunner, StateLeft, Trigger};
+use crate::store::sync_state::{UserSyncState, CRM_WATERMARK_LAG, EXCHANGE_SAFETY_NET};
 use crate::store::Store;
 use crate::sync::mapping::graph::{from_graph, INTENT_PROPERTY};
 use crate::sync::mapping::pipeliner::from_pipeliner;
@@ -146,6 +146,7 @@ impl SyncCycle {
             state,
             hooks: hook_records,
         } = job;
+        let loaded = state.clone();
         let mut state = state;
         let clients = self.clients(&space)?;
         let throttled_before =
@@ -213,7 +214,11 @@ impl SyncCycle {
                 throttled: (clients.graph.throttled_count() + clients.pipeliner.throttled_count())
                     .saturating_sub(throttled_before),
                 notified: notified.both(),
-                state_to_save: Some(Box::new(state)),
+                state: if still_stands(&loaded, &state) {
+                    StateLeft::Unchanged
+                } else {
+                    StateLeft::Save(Box::new(state))
+                },
                 ..CycleReport::default()
             });
         }
@@ -374,7 +379,7 @@ impl SyncCycle {
                 .saturating_sub(throttled_before),
             needs_confirmation: None,
             notified: notified.both(),
-            state_to_save: None,
+            state: StateLeft::Saved,
         };
         let (s, u) = (space_id.clone(), user_id.clone());
         self.on_store(move |store| {
@@ -500,6 +505,23 @@ impl CycleRunner for SyncCycle {
     }
 }
 
+/// Whether the stored state `loaded` still serves after a quiet cycle that ended with
+/// `now`: nothing but the Pipeliner watermark moved, and the stored watermark is less than
+/// [`CRM_WATERMARK_LAG`] behind. An older watermark only means a longer overlap read
+/// after a restart; skipping the write spares most quiet ticks a store write.
+fn still_stands(loaded: &UserSyncState, now: &UserSyncState) -> bool {
+    let close = match (loaded.crm_watermark, now.crm_watermark) {
+        (Some(stored), Some(new)) => new - stored < CRM_WATERMARK_LAG,
+        (stored, new) => stored == new,
+    };
+    close
+        && *loaded
+            == UserSyncState {
+                crm_watermark: loaded.crm_watermark,
+                ..now.clone()
+            }
+}
+
 /// Whether a cycle has nothing to plan: both sides listed incrementally with no change,
 /// the first sync done, and no create, delete, refusal or confirmation pending.
 fn is_quiet(
@@ -519,4 +541,57 @@ fn is_quiet(
         && state.own_deletes.is_empty()
         && state.refusals.is_empty()
         && !state.deletes_confirmed
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone, Utc};
+
+    use super::*;
+    use crate::connectors::pipeliner::feed::FEED_REACH;
+
+    fn quiet_user(minute: i64) -> UserSyncState {
+        UserSyncState {
+            delta_link: Some("delta-1".into()),
+            crm_watermark: Some(
+                Utc.with_ymd_and_hms(2026, 1, 1, 10, 0, 0).unwrap() + Duration::minutes(minute),
+            ),
+            first_sync_done: true,
+            ..UserSyncState::default()
+        }
+    }
+
+    #[test]
+    fn a_quiet_tick_keeps_the_stored_state_until_its_watermark_lags_too_far() {
+        let stored = quiet_user(0);
+        assert!(still_stands(&stored, &quiet_user(0)));
+        assert!(
+            still_stands(&stored, &quiet_user(59)),
+            "a lagging watermark is fine"
+        );
+        assert!(
+            !still_stands(&stored, &quiet_user(60)),
+            "written once an hour"
+        );
+        let moved = UserSyncState {
+            delta_link: Some("delta-2".into()),
+            ..quiet_user(1)
+        };
+        assert!(
+            !still_stands(&stored, &moved),
+            "any other change is written"
+        );
+        let first = UserSyncState {
+            crm_watermark: None,
+            ..quiet_user(0)
+        };
+        assert!(
+            !still_stands(&first, &quiet_user(0)),
+            "a first watermark is written"
+        );
+        assert!(
+            CRM_WATERMARK_LAG < FEED_REACH,
+            "a stored watermark stays inside a space's window"
+        );
+    }
 }
