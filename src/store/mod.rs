@@ -61,6 +61,8 @@ pub struct Store {
     sync_states: TypedTree<UserSyncState>,
     /// Spaces are read by every cycle of every user and rarely change.
     space_memo: tree::DecodeMemo<SpaceRecord>,
+    /// The summaries of the sync states too large to scan on every status read.
+    large_state_summaries: sync_state::SummaryCache,
     journal_limit: usize,
 }
 
@@ -138,6 +140,7 @@ impl Store {
             space_hooks: TypedTree::open(&db, "space_hooks_by_space")?,
             sync_states: TypedTree::open(&db, "sync_state_by_user")?,
             space_memo: tree::DecodeMemo::default(),
+            large_state_summaries: sync_state::SummaryCache::default(),
             journal_limit: DEFAULT_JOURNAL_LIMIT,
             db,
             cipher,

@@ -5,7 +5,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::codec::{decode, decode_view, user_key, Versioned};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::codec::{decode, decode_view, encode, user_key, Versioned};
 use super::error::StoreResult;
 use super::Store;
 use crate::ids::{SpaceId, UserId};
@@ -85,6 +88,29 @@ pub struct SyncStateSummary {
     pub intents: usize,
 }
 
+/// The summaries of the sync states stored in more than [`SUMMARIZED_FROM_BYTES`], by
+/// user key, kept when the state is written: reading one from the state means scanning
+/// every pending create.
+pub(super) type SummaryCache = Arc<Mutex<HashMap<Vec<u8>, SyncStateSummary>>>;
+
+/// The stored size from which a sync state's summary is kept in memory (a first sync's
+/// pending creates; a synced user's state is a few hundred bytes).
+pub const SUMMARIZED_FROM_BYTES: usize = 64 * 1024;
+
+impl SyncStateSummary {
+    /// The summary of `state`.
+    fn of(state: &UserSyncState) -> Self {
+        Self {
+            folder_id: state.folder_id.clone(),
+            owner_id: state.owner_id.clone(),
+            first_sync_done: state.first_sync_done,
+            subscription_id: state.subscription_id.clone(),
+            tombstones: state.tombstones.len(),
+            intents: state.intents.len(),
+        }
+    }
+}
+
 /// Counts a JSON list's items without building them.
 fn count_items<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
     struct Counter;
@@ -111,12 +137,22 @@ impl Store {
         space: &SpaceId,
         user: &UserId,
     ) -> StoreResult<SyncStateSummary> {
+        let key = user_key(space, user);
+        if let Some(summary) = self.summaries().get(&key) {
+            return Ok(summary.clone());
+        }
         self.sync_states
             .raw()
-            .get(user_key(space, user))?
+            .get(key)?
             .map(|bytes| decode_view(&bytes, UserSyncState::WHAT, UserSyncState::VERSION))
             .transpose()
             .map(Option::unwrap_or_default)
+    }
+
+    fn summaries(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, SyncStateSummary>> {
+        self.large_state_summaries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// A user's sync state when it is stored in at most `limit` bytes (empty before the
@@ -149,12 +185,24 @@ impl Store {
         user: &UserId,
         state: &UserSyncState,
     ) -> StoreResult<()> {
-        self.sync_states.put(&user_key(space, user), state)
+        let key = user_key(space, user);
+        let bytes = encode(state)?;
+        let large = bytes.len() >= SUMMARIZED_FROM_BYTES;
+        self.sync_states.raw().insert(key.as_slice(), bytes)?;
+        // A user's state has one writer (its actor), so the summary follows the write.
+        if large {
+            self.summaries().insert(key, SyncStateSummary::of(state));
+        } else {
+            self.summaries().remove(&key);
+        }
+        Ok(())
     }
 
     /// Forgets a user's sync state.
     pub(super) fn remove_sync_state(&self, space: &SpaceId, user: &UserId) -> StoreResult<()> {
-        self.sync_states.remove(&user_key(space, user))?;
+        let key = user_key(space, user);
+        self.sync_states.remove(&key)?;
+        self.summaries().remove(&key);
         Ok(())
     }
 }
@@ -192,5 +240,41 @@ mod tests {
         assert_eq!(summary.folder_id.as_deref(), Some("folder-1"));
         assert!(summary.first_sync_done);
         assert_eq!((summary.intents, summary.tombstones), (3, 0));
+    }
+
+    #[test]
+    fn a_large_state_is_summarized_as_it_is_written_and_forgotten_with_it() {
+        let (_dir, store) = test_store();
+        let space = SpaceId::parse("acme").unwrap();
+        let user = UserId::parse("jane").unwrap();
+        let pending = |n: usize| UserSyncState {
+            folder_id: Some("folder-1".into()),
+            intents: (0..n)
+                .map(|i| PendingIntent {
+                    id: IntentId(format!("x:{i}")),
+                    target: Side::Exchange,
+                    source_id: i.to_string(),
+                    contact: Default::default(),
+                })
+                .collect(),
+            ..UserSyncState::default()
+        };
+        let large = pending(2_000);
+        assert!(encode(&large).unwrap().len() >= SUMMARIZED_FROM_BYTES);
+        store.put_sync_state(&space, &user, &large).unwrap();
+        assert_eq!(store.summaries().len(), 1, "kept in memory");
+        assert_eq!(
+            store.sync_state_summary(&space, &user).unwrap().intents,
+            2_000
+        );
+        store.put_sync_state(&space, &user, &pending(1)).unwrap();
+        assert!(store.summaries().is_empty(), "a small state is read");
+        assert_eq!(store.sync_state_summary(&space, &user).unwrap().intents, 1);
+        store.put_sync_state(&space, &user, &large).unwrap();
+        store.remove_sync_state(&space, &user).unwrap();
+        assert_eq!(
+            store.sync_state_summary(&space, &user).unwrap(),
+            SyncStateSummary::default()
+        );
     }
 }
