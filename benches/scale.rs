@@ -153,11 +153,13 @@ async fn bench(run: Run) -> Result<(), String> {
     println!(
         "steady state over {:.0} s = {intervals:.1} tick intervals: {ticked_steady} of {users} users ticked \
          (a live subscription stands in for the Exchange delta, the space's shared window for most Pipeliner reads), \
-         exsync CPU {:.2} s -> {:.2} CPU-seconds per tick interval of {users} users ({:.0} µs per user that ticked, idle time included)",
+         exsync CPU {:.2} s = {:.0} µs per user that ticked, idle time included \
+         -> {:.2} CPU-seconds per quiet round of {users} ticks; {:.2} CPU-seconds per tick interval",
         steady_window.as_secs_f64(),
         steady.cpu,
+        steady.cpu / ticked_steady.max(1) as f64 * 1e6,
+        steady.cpu / ticked_steady.max(1) as f64 * users as f64,
         steady.cpu / intervals,
-        steady.cpu / ticked_steady.max(1) as f64 * 1e6
     );
     println!(
         "  requests: Graph {:?}, Pipeliner {:?}",
