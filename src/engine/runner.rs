@@ -107,7 +107,8 @@ pub struct CycleReport {
 /// What a cycle leaves of the user's sync state for the status write.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub enum StateLeft {
-    /// The cycle saved its state itself (a cycle with work, or one that stopped early).
+    /// Nothing for the status write: the cycle saved its state itself (a cycle with
+    /// work), or stopped before it had anything to save (a mass delete to confirm).
     #[default]
     Saved,
     /// A quiet cycle's advanced cursors, saved with the status in one storage call.
