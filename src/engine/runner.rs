@@ -4,12 +4,10 @@
 
 use futures_util::future::LocalBoxFuture;
 
-use crate::ids::SpaceId;
 use crate::store::hooks::SubscriptionRecord;
 use crate::store::spaces::SpaceRecord;
 use crate::store::sync_state::UserSyncState;
 use crate::store::users::{SideCounts, UserRecord};
-use crate::store::{Store, StoreResult};
 
 /// Why a cycle runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,20 +63,6 @@ pub struct HookRecords {
     pub subscription: Option<SubscriptionRecord>,
     /// Whether the space's Pipeliner webhook is registered.
     pub space_webhook: bool,
-}
-
-impl HookRecords {
-    /// Reads the records `state` and `space` point at.
-    pub fn read(store: &Store, space: &SpaceId, state: &UserSyncState) -> StoreResult<Self> {
-        let subscription = match &state.subscription_id {
-            Some(id) => store.subscription(id)?,
-            None => None,
-        };
-        Ok(Self {
-            subscription,
-            space_webhook: store.space_hook(space)?.is_some(),
-        })
-    }
 }
 
 /// What a cycle did.

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::runner::{CycleError, CycleJob, CycleReport, HookRecords};
 use crate::ids::{SpaceId, UserId};
+use crate::store::sync_state::UserSyncState;
 use crate::store::users::{SideCounts, StatusError, UserState};
 use crate::store::{Store, StoreError, StoreResult};
 
@@ -48,7 +49,7 @@ pub fn load_job(
     let Some(state) = store.sync_state_within(&space.id, &user.id, state_limit)? else {
         return Ok(Loaded::TooLarge);
     };
-    let hooks = HookRecords::read(store, &space.id, &state)?;
+    let hooks = read_hooks(store, &space.id, &state)?;
     Ok(Loaded::Job(Box::new(CycleJob {
         space,
         user,
@@ -56,6 +57,18 @@ pub fn load_job(
         state,
         hooks,
     })))
+}
+
+/// Reads the notification records `state` and `space` point at.
+fn read_hooks(store: &Store, space: &SpaceId, state: &UserSyncState) -> StoreResult<HookRecords> {
+    let subscription = match &state.subscription_id {
+        Some(id) => store.subscription(id)?,
+        None => None,
+    };
+    Ok(HookRecords {
+        subscription,
+        space_webhook: store.space_hook(space)?.is_some(),
+    })
 }
 
 /// Ignores a user that vanished meanwhile; other store errors pass.

@@ -59,6 +59,27 @@ pub const EXCHANGE_SAFETY_NET: chrono::Duration = chrono::Duration::hours(6);
 /// reach ([`crate::connectors::pipeliner::feed::FEED_REACH`]).
 pub const CRM_WATERMARK_LAG: chrono::Duration = chrono::Duration::hours(1);
 
+impl UserSyncState {
+    /// The state without the planner's bookkeeping lists (tombstones, intents, refusals,
+    /// own deletes): its cursors and ids, cheap to copy even during a large first sync.
+    pub fn cursors(&self) -> Self {
+        Self {
+            folder_id: self.folder_id.clone(),
+            owner_id: self.owner_id.clone(),
+            delta_link: self.delta_link.clone(),
+            crm_watermark: self.crm_watermark,
+            first_sync_done: self.first_sync_done,
+            subscription_id: self.subscription_id.clone(),
+            tombstones: Vec::new(),
+            intents: Vec::new(),
+            refusals: Vec::new(),
+            own_deletes: Vec::new(),
+            deletes_confirmed: self.deletes_confirmed,
+            exchange_polled_at: self.exchange_polled_at,
+        }
+    }
+}
+
 impl Versioned for UserSyncState {
     const WHAT: &'static str = "user sync state";
     const VERSION: u8 = 1;
@@ -213,6 +234,40 @@ mod tests {
     use crate::store::test_store;
     use crate::sync::{IntentId, Side};
 
+    /// A state in folder-1 with `n` pending creates.
+    fn pending(n: usize) -> UserSyncState {
+        UserSyncState {
+            folder_id: Some("folder-1".into()),
+            intents: (0..n)
+                .map(|i| PendingIntent {
+                    id: IntentId(format!("x:{i}")),
+                    target: Side::Exchange,
+                    source_id: i.to_string(),
+                    contact: Default::default(),
+                })
+                .collect(),
+            ..UserSyncState::default()
+        }
+    }
+
+    #[test]
+    fn the_cursors_are_the_state_without_its_lists() {
+        let state = UserSyncState {
+            delta_link: Some("delta-1".into()),
+            first_sync_done: true,
+            ..pending(3)
+        };
+        let cursors = state.cursors();
+        assert!(cursors.intents.is_empty());
+        assert_eq!(
+            UserSyncState {
+                intents: Vec::new(),
+                ..state
+            },
+            cursors
+        );
+    }
+
     #[test]
     fn the_summary_counts_what_the_state_holds() {
         let (_dir, store) = test_store();
@@ -223,17 +278,8 @@ mod tests {
             SyncStateSummary::default()
         );
         let state = UserSyncState {
-            folder_id: Some("folder-1".into()),
             first_sync_done: true,
-            intents: (0..3)
-                .map(|i| PendingIntent {
-                    id: IntentId(format!("x:{i}")),
-                    target: Side::Exchange,
-                    source_id: i.to_string(),
-                    contact: Default::default(),
-                })
-                .collect(),
-            ..UserSyncState::default()
+            ..pending(3)
         };
         store.put_sync_state(&space, &user, &state).unwrap();
         let summary = store.sync_state_summary(&space, &user).unwrap();
@@ -247,18 +293,6 @@ mod tests {
         let (_dir, store) = test_store();
         let space = SpaceId::parse("acme").unwrap();
         let user = UserId::parse("jane").unwrap();
-        let pending = |n: usize| UserSyncState {
-            folder_id: Some("folder-1".into()),
-            intents: (0..n)
-                .map(|i| PendingIntent {
-                    id: IntentId(format!("x:{i}")),
-                    target: Side::Exchange,
-                    source_id: i.to_string(),
-                    contact: Default::default(),
-                })
-                .collect(),
-            ..UserSyncState::default()
-        };
         let large = pending(2_000);
         assert!(encode(&large).unwrap().len() >= SUMMARIZED_FROM_BYTES);
         store.put_sync_state(&space, &user, &large).unwrap();

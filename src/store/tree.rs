@@ -39,13 +39,15 @@ impl<T: Versioned> TypedTree<T> {
 
     /// The record at `key`, cloned from `memo` when the stored bytes are the ones it was
     /// decoded from, decoded (and remembered) otherwise. As fresh as [`Self::get`]
-    /// whoever wrote the record, since the bytes are compared on every read; for small
-    /// sets of records read far more often than written.
+    /// whoever wrote the record, since the bytes are compared on every read (a record
+    /// found gone is forgotten); for small sets of records read far more often than
+    /// written.
     pub fn get_memoized(&self, key: &[u8], memo: &DecodeMemo<T>) -> StoreResult<Option<T>>
     where
         T: Clone,
     {
         let Some(bytes) = self.tree.get(key)? else {
+            memo.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
             return Ok(None);
         };
         if let Some((seen, record)) = memo.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
@@ -206,5 +208,9 @@ mod memo_tests {
         );
         notes.remove(b"k").unwrap();
         assert_eq!(notes.get_memoized(b"k", &memo).unwrap(), None);
+        assert!(
+            memo.lock().unwrap().is_empty(),
+            "a removed record is forgotten"
+        );
     }
 }

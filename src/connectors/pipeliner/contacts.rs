@@ -42,7 +42,8 @@ pub struct ContactChanges {
 /// The result of one item of a batch write: the contact id, or why it failed.
 pub type ItemResult = Result<String, PipelinerError>;
 
-fn revision(contact: &Value) -> i64 {
+/// A contact's revision (0 when absent).
+pub(super) fn revision(contact: &Value) -> i64 {
     contact["revision"].as_i64().unwrap_or(0)
 }
 

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::Value;
 
-use super::contacts::{parse_time, ContactChanges};
+use super::contacts::{parse_time, revision, ContactChanges};
 use super::{PipelinerClient, PipelinerError};
 
 /// How far before a watermark each pull of changes starts, so changes saved in the same
@@ -87,7 +87,7 @@ impl Window {
             .as_str()
             .and_then(parse_time)
             .unwrap_or(self.to);
-        let revision = body["revision"].as_i64().unwrap_or(0);
+        let revision = revision(&body);
         match self.contacts.get(&id) {
             Some(held) if held.revision >= revision => {}
             _ => {

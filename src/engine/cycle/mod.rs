@@ -146,7 +146,8 @@ impl SyncCycle {
             state,
             hooks: hook_records,
         } = job;
-        let loaded = state.clone();
+        // What the quiet path compares against (it never touches the bookkeeping lists).
+        let loaded = state.cursors();
         let mut state = state;
         let clients = self.clients(&space)?;
         let throttled_before =
@@ -201,15 +202,18 @@ impl SyncCycle {
         )
         .await;
         let (mut exchange, mut crm) = (exchange?, crm?);
+        // When the Exchange delta was last read: now, unless the subscription stood in.
+        let exchange_read_at = (!trust_subscription).then_some(pulled_at);
         if is_quiet(&exchange.changes, &crm.changes, &state) {
             // Nothing changed and nothing is pending: move the cursors and stop; the
             // planner would plan nothing from this. Most ticks end here, and their state
             // is saved with their status in one storage call.
-            if !trust_subscription {
-                state.exchange_polled_at = Some(pulled_at);
-            }
-            state.delta_link = Some(exchange.delta_link);
-            state.crm_watermark = crm.watermark;
+            advance(
+                &mut state,
+                exchange_read_at,
+                exchange.delta_link,
+                crm.watermark,
+            );
             return Ok(CycleReport {
                 throttled: (clients.graph.throttled_count() + clients.pipeliner.throttled_count())
                     .saturating_sub(throttled_before),
@@ -358,11 +362,12 @@ impl SyncCycle {
         }
         let any_uncertain = done_exchange.any_uncertain || done_crm.any_uncertain;
         if !any_uncertain {
-            if !trust_subscription {
-                state.exchange_polled_at = Some(pulled_at);
-            }
-            state.delta_link = Some(exchange.delta_link);
-            state.crm_watermark = crm.watermark;
+            advance(
+                &mut state,
+                exchange_read_at,
+                exchange.delta_link,
+                crm.watermark,
+            );
             state.first_sync_done = true;
             state.deletes_confirmed = false;
         }
@@ -505,20 +510,36 @@ impl CycleRunner for SyncCycle {
     }
 }
 
-/// Whether the stored state `loaded` still serves after a quiet cycle that ended with
-/// `now`: nothing but the Pipeliner watermark moved, and the stored watermark is less than
-/// [`CRM_WATERMARK_LAG`] behind. An older watermark only means a longer overlap read
-/// after a restart; skipping the write spares most quiet ticks a store write.
+/// Moves the cursors past what the cycle read: the delta link and Pipeliner watermark,
+/// and when the Exchange delta was last read, if this cycle read it.
+fn advance(
+    state: &mut UserSyncState,
+    exchange_read_at: Option<chrono::DateTime<chrono::Utc>>,
+    delta_link: String,
+    crm_watermark: Option<chrono::DateTime<chrono::Utc>>,
+) {
+    if exchange_read_at.is_some() {
+        state.exchange_polled_at = exchange_read_at;
+    }
+    state.delta_link = Some(delta_link);
+    state.crm_watermark = crm_watermark;
+}
+
+/// Whether the stored state, whose cursors are `loaded`, still serves after a quiet cycle
+/// that ended with `now`: nothing but the Pipeliner watermark moved, and the stored
+/// watermark is less than [`CRM_WATERMARK_LAG`] behind. An older watermark only means a
+/// longer overlap read after a restart; skipping the write spares most quiet ticks a store
+/// write. A quiet cycle never changes the bookkeeping lists, so the cursors decide.
 fn still_stands(loaded: &UserSyncState, now: &UserSyncState) -> bool {
     let close = match (loaded.crm_watermark, now.crm_watermark) {
         (Some(stored), Some(new)) => new - stored < CRM_WATERMARK_LAG,
         (stored, new) => stored == new,
     };
     close
-        && *loaded
+        && loaded.cursors()
             == UserSyncState {
                 crm_watermark: loaded.crm_watermark,
-                ..now.clone()
+                ..now.cursors()
             }
 }
 
