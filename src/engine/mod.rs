@@ -4,6 +4,7 @@
 
 pub mod cycle;
 pub mod messages;
+pub mod quiet;
 pub mod registry;
 pub mod runner;
 pub mod schedule;
@@ -53,6 +54,7 @@ pub struct Engine {
     arbiters: Arc<Vec<Arbiter>>,
     released: Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<()>>>,
     events: tokio::sync::broadcast::Sender<messages::CycleEvent>,
+    quiet: quiet::QuietCycles,
     grace: Duration,
 }
 
@@ -73,6 +75,7 @@ impl Engine {
     ) -> Self {
         let (held, released) = tokio::sync::mpsc::channel(1);
         let (events, _) = tokio::sync::broadcast::channel(1024);
+        let quiet = quiet::QuietCycles::default();
         let arbiters: Vec<Arbiter> = (0..options.arbiters).map(|_| Arbiter::new()).collect();
         let handles = arbiters.iter().map(Arbiter::handle).collect();
         let deps = UserSyncDeps {
@@ -83,6 +86,7 @@ impl Engine {
             held,
             events: events.clone(),
             peers: None,
+            quiet: quiet.clone(),
         };
         let registry = Registry::new(deps, handles).start();
         Self {
@@ -90,6 +94,7 @@ impl Engine {
             arbiters: Arc::new(arbiters),
             released: Arc::new(tokio::sync::Mutex::new(released)),
             events,
+            quiet,
             grace: options.shutdown_grace,
         }
     }
@@ -97,6 +102,11 @@ impl Engine {
     /// Announcements of finished cycles, from now on.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<messages::CycleEvent> {
         self.events.subscribe()
+    }
+
+    /// The times of quiet cycles the store does not hold, for the admin API to show.
+    pub fn quiet_cycles(&self) -> &quiet::QuietCycles {
+        &self.quiet
     }
 
     /// The user changed in the store: start, pause, resume or stop its actor. With

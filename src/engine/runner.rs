@@ -2,6 +2,7 @@
 //! an error out. The real cycle (pull both sides, plan, execute, commit) implements
 //! [`CycleRunner`]; tests plug in their own.
 
+use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 
 use crate::store::hooks::SubscriptionRecord;
@@ -53,6 +54,32 @@ pub struct CycleJob {
     pub state: UserSyncState,
     /// The notification records the state points at.
     pub hooks: HookRecords,
+    /// The Pipeliner watermark the user's last quiet cycles reached without saving it,
+    /// held by the actor; the cycle reads on from it while the stored state is the one it
+    /// was reached from.
+    pub held: Option<HeldWatermark>,
+}
+
+/// A Pipeliner watermark a quiet cycle reached while the stored state kept an older one.
+/// Reading on from it saves the next cycles from listing again what the quiet ones
+/// already found unchanged; after a restart the stored watermark serves, with a longer
+/// overlap read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldWatermark {
+    /// The stored watermark it was reached from; it applies while that is still stored.
+    pub stored: Option<DateTime<Utc>>,
+    /// The watermark reached.
+    pub reached: DateTime<Utc>,
+}
+
+impl HeldWatermark {
+    /// The watermark to read on from, given the one stored now.
+    pub fn over(held: Option<Self>, stored: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+        match held {
+            Some(held) if held.stored == stored => Some(held.reached),
+            _ => stored,
+        }
+    }
 }
 
 /// The notification records a cycle starts from, read with the rest of its job in one
@@ -97,8 +124,9 @@ pub enum StateLeft {
     Saved,
     /// A quiet cycle's advanced cursors, saved with the status in one storage call.
     Save(Box<crate::store::sync_state::UserSyncState>),
-    /// A quiet cycle whose stored state still stands: nothing to write.
-    Unchanged,
+    /// A quiet cycle whose stored state still stands: nothing to write. The watermark
+    /// it reached, when that moved, is for the actor to hold.
+    Unchanged(Option<HeldWatermark>),
 }
 
 impl StateLeft {
@@ -113,6 +141,17 @@ impl CycleReport {
     /// see: exsync's own writes raise no webhook for them.
     pub fn wrote_to_crm(&self) -> bool {
         self.crm.created + self.crm.updated + self.crm.deleted > 0
+    }
+
+    /// Whether the cycle has nothing for the user's status but its times: no write, no
+    /// conflict, no record error, no 429, nothing to confirm.
+    pub fn uneventful(&self) -> bool {
+        self.exchange == SideCounts::default()
+            && self.crm == SideCounts::default()
+            && self.conflicts == 0
+            && self.record_errors == 0
+            && self.throttled == 0
+            && self.needs_confirmation.is_none()
     }
 }
 

@@ -56,6 +56,7 @@ pub fn load_job(
         trigger,
         state,
         hooks,
+        held: None,
     })))
 }
 

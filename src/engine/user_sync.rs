@@ -14,12 +14,14 @@ use super::messages::{
     CrmChanged, CycleEvent, CycleOutcome, Deactivate, GetStatus, Notify, Pause, Reconfigure,
     Resume, RuntimeStatus, SyncNow, Tick,
 };
-use super::runner::{CycleError, CycleReport, CycleRunner, StateLeft, Trigger};
+use super::quiet::QuietCycles;
+use super::runner::{CycleError, CycleReport, CycleRunner, HeldWatermark, StateLeft, Trigger};
 use super::schedule::{jitter_rng, Pacing};
 use super::status;
 use super::storage::{on_store, on_store_inline, INLINE_STATE_BYTES};
 use crate::clock::SharedClock;
 use crate::ids::{SpaceId, UserId};
+use crate::store::users::UserState;
 use crate::store::Store;
 
 /// What the actor needs from the engine.
@@ -40,6 +42,8 @@ pub struct UserSyncDeps {
     /// Told when a cycle wrote to Pipeliner, so the space's other users look at once
     /// (set by the registry when it starts).
     pub peers: Option<Recipient<CrmChanged>>,
+    /// Where quiet cycles that write nothing leave their times for the admin API.
+    pub quiet: QuietCycles,
 }
 
 /// The actor of one user.
@@ -60,6 +64,8 @@ pub struct UserSync {
     /// No cycle has completed since the actor (re)started: its next tick reads both sides
     /// in full ([`Trigger::Startup`]), since notifications may have been lost meanwhile.
     fresh: bool,
+    /// The Pipeliner watermark quiet cycles reached beyond the stored one.
+    held: Option<HeldWatermark>,
 }
 
 /// How a cycle task ended.
@@ -68,10 +74,14 @@ enum Outcome {
     Skipped,
     /// The cycle committed; its status names `next` as the wait before the next tick.
     Done {
-        /// The wait before the next tick, already recorded as the next run.
+        /// The wait before the next tick, already recorded as the next run (or held).
         next: Duration,
         /// The cycle wrote to Pipeliner, where the space's other users may see it.
         wrote_to_crm: bool,
+        /// The watermark the cycle reached beyond the stored one, to read on from.
+        held: Option<HeldWatermark>,
+        /// The times of a quiet cycle that wrote nothing, to hold for the admin API.
+        unrecorded: Option<status::CycleTimes>,
     },
     /// The cycle failed as a whole.
     Failed(CycleError),
@@ -106,6 +116,7 @@ impl UserSync {
             cycles: 0,
             tick: None,
             fresh: true,
+            held: None,
         }
     }
 
@@ -163,8 +174,9 @@ impl UserSync {
             polled: self.deps.pacing.next_tick(&mut self.rng),
             notified: self.deps.pacing.next_notified_tick(&mut self.rng),
         };
+        let held = self.held;
         let task = actix_rt::spawn(async move {
-            run_cycle(store, space, user, runner, clock, trigger, next).await
+            run_cycle(store, space, user, runner, clock, trigger, next, held).await
         });
         ctx.spawn(
             task.into_actor(self)
@@ -238,9 +250,18 @@ impl UserSync {
                 ctx.stop();
                 return;
             }
-            Outcome::Done { next, wrote_to_crm } => {
+            Outcome::Done {
+                next,
+                wrote_to_crm,
+                held,
+                unrecorded,
+            } => {
                 self.failures = 0;
                 self.fresh = false;
+                self.held = held;
+                if let Some(times) = unrecorded {
+                    self.deps.quiet.hold(&self.space, &self.user, times);
+                }
                 recorded_next = Some(next);
                 if wrote_to_crm {
                     if let Some(peers) = &self.deps.peers {
@@ -251,7 +272,7 @@ impl UserSync {
                     }
                 }
             }
-            Outcome::Skipped => {}
+            Outcome::Skipped => self.deps.quiet.forget(&self.space, &self.user),
         }
         if self.stopping {
             ctx.stop();
@@ -272,7 +293,10 @@ impl UserSync {
 }
 
 /// One cycle, in its own task: load, run, record the result with the next run (and the
-/// state a quiet cycle left to save) in one storage call.
+/// state a quiet cycle left to save) in one storage call. A quiet cycle that left its
+/// stored state standing, for a user whose record has nothing to clear, records nothing:
+/// its times are handed back to be held in memory ([`QuietCycles`]).
+#[allow(clippy::too_many_arguments)]
 async fn run_cycle(
     store: Store,
     space: SpaceId,
@@ -281,6 +305,7 @@ async fn run_cycle(
     clock: SharedClock,
     trigger: Trigger,
     next: NextTick,
+    held: Option<HeldWatermark>,
 ) -> Outcome {
     let (s, u) = (space.clone(), user.clone());
     let started = clock.now();
@@ -298,11 +323,16 @@ async fn run_cycle(
         }
         other => other,
     };
-    let job = match loaded {
+    let mut job = match loaded {
         Ok(status::Loaded::Job(job)) => *job,
         Ok(status::Loaded::Skipped | status::Loaded::TooLarge) => return Outcome::Skipped,
         Err(e) => return Outcome::Failed(e),
     };
+    job.held = held;
+    // Nothing in the record for a quiet cycle to clear: no error, no sync asked for.
+    let clean = job.user.state == UserState::Activated
+        && job.user.status.last_error.is_none()
+        && job.user.status.sync_requested_at.is_none();
     let result: Result<CycleReport, CycleError> = runner.run(job).await;
     let finished = clock.now();
     match result {
@@ -320,6 +350,18 @@ async fn run_cycle(
             };
             let wrote_to_crm = report.wrote_to_crm();
             let state = std::mem::take(&mut report.state);
+            let held = match state {
+                StateLeft::Unchanged(held) => held,
+                StateLeft::Saved | StateLeft::Save(_) => None,
+            };
+            if clean && matches!(state, StateLeft::Unchanged(_)) && report.uneventful() {
+                return Outcome::Done {
+                    next,
+                    wrote_to_crm,
+                    held,
+                    unrecorded: Some(times),
+                };
+            }
             // A quiet cycle leaves its small state and status to save; a cycle with work
             // saved its state itself and may journal, so it keeps to the pool.
             let inline = small && state.quiet() && report.needs_confirmation.is_none();
@@ -335,7 +377,12 @@ async fn run_cycle(
                 on_store(&store, record).await
             };
             match recorded {
-                Ok(()) => Outcome::Done { next, wrote_to_crm },
+                Ok(()) => Outcome::Done {
+                    next,
+                    wrote_to_crm,
+                    held,
+                    unrecorded: None,
+                },
                 Err(e) => Outcome::Failed(e),
             }
         }
@@ -372,6 +419,7 @@ impl Supervised for UserSync {
         self.debounced = None;
         self.tick = None;
         self.fresh = true;
+        self.held = None;
         tracing::info!(space = %self.space, user = %self.user, failures = self.failures, "restarting the user's actor");
     }
 }
@@ -457,6 +505,7 @@ impl Handler<Deactivate> for UserSync {
     type Result = ();
     fn handle(&mut self, _: Deactivate, ctx: &mut Context<Self>) {
         self.stopping = true;
+        self.deps.quiet.forget(&self.space, &self.user);
         self.follow_up = None;
         if let Some(handle) = self.tick.take() {
             ctx.cancel_future(handle);

@@ -3,6 +3,7 @@
 //! plus the vendored Swagger UI.
 
 pub mod auth;
+pub mod durable;
 pub mod error;
 pub mod health;
 pub mod mappings;
@@ -44,6 +45,7 @@ where
         .configure(webhooks::routes)
         .service(
             scope("/api/v1")
+                .wrap(from_fn(durable::flush_changes))
                 .wrap(from_fn(auth::require_admin_token))
                 .configure(spaces::routes)
                 .configure(users::routes)

@@ -27,6 +27,15 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The times of quiet cycles the engine holds in memory (none without an engine), to
+    /// show over the stored status.
+    pub fn quiet_cycles(&self) -> crate::engine::quiet::QuietCycles {
+        self.engine
+            .as_ref()
+            .map(|engine| engine.quiet_cycles().clone())
+            .unwrap_or_default()
+    }
+
     /// Runs blocking store work on a blocking thread, off the async workers.
     pub async fn blocking<T, F>(&self, work: F) -> Result<T, ApiError>
     where

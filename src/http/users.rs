@@ -249,6 +249,7 @@ pub async fn list_users(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let space = path_space(&path)?;
+    let quiet = state.quiet_cycles();
     let users = state
         .blocking(move |store| {
             let record = store
@@ -256,8 +257,11 @@ pub async fn list_users(
                 .ok_or_else(|| ApiError::space_not_found(space.as_str()))?;
             Ok(store
                 .users(&space)?
-                .iter()
-                .map(|u| UserView::new(u, record.integration_enabled))
+                .iter_mut()
+                .map(|u| {
+                    quiet.show(u);
+                    UserView::new(u, record.integration_enabled)
+                })
                 .collect::<Vec<_>>())
         })
         .await?;
@@ -286,9 +290,11 @@ pub async fn get_user(
 ) -> Result<HttpResponse, ApiError> {
     let space = path_space(&path.0)?;
     let user = path_user(&space, &path.1)?;
+    let quiet = state.quiet_cycles();
     let view = state
         .blocking(move |store| {
-            let (enabled, record) = load(&store, &space, &user)?;
+            let (enabled, mut record) = load(&store, &space, &user)?;
+            quiet.show(&mut record);
             let sync_state = store.sync_state_summary(&space, &user)?;
             let subscription = match &sync_state.subscription_id {
                 Some(id) => store.subscription(id)?,

@@ -85,6 +85,14 @@ const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How often the database writes its buffers to disk on its own, and cleans its
+/// segments (it spends up to half of each period on that). sled's default is every half
+/// second, and each period costs a few hundred microseconds even when nothing changed:
+/// most of a quiet engine's CPU. What must not wait is flushed where it is written
+/// instead: a cycle's pending writes before they are sent and its commit, and every
+/// admin change before it is acknowledged ([`Store::flush`]).
+pub const BACKGROUND_FLUSH: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Opens sled, waiting briefly while another holder releases the database lock.
 fn open_database(path: &Path) -> StoreResult<sled::Db> {
     let deadline = std::time::Instant::now() + LOCK_WAIT;
@@ -93,6 +101,7 @@ fn open_database(path: &Path) -> StoreResult<sled::Db> {
             .path(path)
             .mode(sled::Mode::HighThroughput)
             .cache_capacity(CACHE_BYTES)
+            .flush_every_ms(Some(BACKGROUND_FLUSH.as_millis() as u64))
             .open()
         {
             Err(sled::Error::Io(e))

@@ -1,8 +1,8 @@
 //! The engine's actors with scripted cycle runners over a real store: cycles run on
 //! request and record status, triggers coalesce, a panicking user restarts alone, pause,
 //! resume and the integration switch take effect, shutdown lets running cycles commit,
-//! notified users wait longer for their safety net, and a write to Pipeliner wakes the
-//! space's other users.
+//! notified users wait longer for their safety net, a write to Pipeliner wakes the
+//! space's other users, and quiet cycles write nothing but are shown and read on from.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -10,12 +10,14 @@ use std::time::Duration;
 
 use exsync::clock::SystemClock;
 use exsync::engine::messages::{CycleEvent, CycleOutcome};
-use exsync::engine::runner::{CycleError, CycleJob, CycleReport, CycleRunner, Trigger};
+use exsync::engine::runner::{
+    CycleError, CycleJob, CycleReport, CycleRunner, HeldWatermark, StateLeft, Trigger,
+};
 use exsync::engine::schedule::Pacing;
 use exsync::engine::{Engine, EngineOptions};
 use exsync::ids::{SpaceId, UserId};
 use exsync::store::spaces::{MicrosoftConnection, PipelinerConnection, SpaceRecord};
-use exsync::store::users::{SyncStatus, UserRecord, UserState};
+use exsync::store::users::{StatusError, SyncStatus, UserRecord, UserState};
 use exsync::store::{Store, StoreError};
 use exsync::sync::settings::SyncType;
 use exsync::sync::user_settings::{FolderChoice, NewFolder, UserSettings};
@@ -30,11 +32,14 @@ struct ScriptedRunner {
     gate: Arc<Semaphore>,
     panic_once: Mutex<HashSet<String>>,
     reports: HashMap<String, CycleReport>,
+    /// The held watermark each job came with, in call order.
+    held: Arc<Mutex<Vec<Option<HeldWatermark>>>>,
 }
 
 impl CycleRunner for ScriptedRunner {
     fn run(&self, job: CycleJob) -> LocalBoxFuture<'static, Result<CycleReport, CycleError>> {
         let user = job.user.id.to_string();
+        self.held.lock().unwrap().push(job.held);
         let _ = self.calls.send((user.clone(), job.trigger));
         let panics = self.panic_once.lock().unwrap().remove(&user);
         let gate = self.gate.clone();
@@ -61,6 +66,7 @@ struct Harness {
     calls: mpsc::UnboundedReceiver<(String, Trigger)>,
     events: broadcast::Receiver<CycleEvent>,
     gate: Arc<Semaphore>,
+    held: Arc<Mutex<Vec<Option<HeldWatermark>>>>,
 }
 
 fn space(store: &Store, id: &str, enabled: bool) -> SpaceId {
@@ -157,11 +163,13 @@ impl Harness {
         seed(&store);
         let (tx, calls) = mpsc::unbounded_channel();
         let gate = Arc::new(Semaphore::new(gate_permits));
+        let held = Arc::default();
         let runner = Arc::new(ScriptedRunner {
             calls: tx,
             gate: gate.clone(),
             panic_once: Mutex::new(panic_once.iter().map(|s| s.to_string()).collect()),
             reports,
+            held: Arc::clone(&held),
         });
         let options = EngineOptions {
             pacing,
@@ -177,6 +185,7 @@ impl Harness {
             calls,
             events,
             gate,
+            held,
         }
     }
 
@@ -520,5 +529,87 @@ async fn the_first_tick_after_a_start_or_restart_reads_both_sides() {
     assert_eq!(h.next_call().await, ("jane".into(), Trigger::Startup));
     assert_eq!(h.next_call().await, ("jane".into(), Trigger::Tick));
     assert_eq!(h.next_call().await, ("jane".into(), Trigger::Tick));
+    h.engine.shutdown().await;
+}
+
+#[actix_web::test]
+async fn a_quiet_cycle_writes_nothing_and_the_next_reads_on_from_its_watermark() {
+    let reached = chrono::Utc::now();
+    let quiet = CycleReport {
+        state: StateLeft::Unchanged(Some(HeldWatermark {
+            stored: None,
+            reached,
+        })),
+        ..CycleReport::default()
+    };
+    let mut h = Harness::scripted(
+        |store| {
+            let s = space(store, "acme", true);
+            user(store, &s, "jane", UserState::Activated);
+            let failed = user(store, &s, "joe", UserState::Activated);
+            store
+                .update_user(&s, &failed, |u| {
+                    u.status.last_error = Some(StatusError {
+                        code: "graph_unavailable".into(),
+                        message: "Graph did not answer".into(),
+                        at: chrono::Utc::now(),
+                    });
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap();
+        },
+        100,
+        &[],
+        pacing(Duration::from_secs(3600)),
+        HashMap::from([
+            ("jane".to_owned(), quiet.clone()),
+            ("joe".to_owned(), quiet),
+        ]),
+    );
+    let acme = SpaceId::parse("acme").unwrap();
+    let (jane, joe) = (
+        UserId::parse("jane").unwrap(),
+        UserId::parse("joe").unwrap(),
+    );
+    h.engine.refresh_user(&acme, &jane, true).await;
+    assert_eq!(h.next_event().await.outcome, CycleOutcome::Done);
+    let mut stored = h.store.user(&acme, &jane).unwrap().unwrap();
+    assert_eq!(
+        stored.status.last_sync_finished_at, None,
+        "a quiet cycle of a user with nothing to clear writes nothing"
+    );
+    h.engine.quiet_cycles().show(&mut stored);
+    let (started, finished) = (
+        stored
+            .status
+            .last_sync_started_at
+            .expect("held start shown"),
+        stored.status.last_sync_finished_at.expect("held end shown"),
+    );
+    assert!(started <= finished);
+    assert!(stored.status.next_sync_at.expect("next run shown") > finished);
+
+    assert!(h.engine.sync_now(&acme, &jane).await);
+    assert_eq!(h.next_event().await.outcome, CycleOutcome::Done);
+    assert_eq!(
+        *h.held.lock().unwrap(),
+        [
+            None,
+            Some(HeldWatermark {
+                stored: None,
+                reached
+            })
+        ],
+        "the second cycle reads on from the watermark the first reached"
+    );
+
+    h.engine.refresh_user(&acme, &joe, true).await;
+    assert_eq!(h.next_event().await.outcome, CycleOutcome::Done);
+    let status = h.store.user(&acme, &joe).unwrap().unwrap().status;
+    assert_eq!(
+        status.last_error, None,
+        "a quiet cycle clears a stored error"
+    );
+    assert!(status.last_sync_finished_at.is_some(), "and records itself");
     h.engine.shutdown().await;
 }

@@ -1,5 +1,6 @@
-//! Restarts keep everything, purges drop what they say, and no secret is readable in
-//! answers, logs or the data directory.
+//! Restarts keep everything, an acknowledged admin change survives the process being
+//! killed, purges drop what they say, and no secret is readable in answers, logs or the
+//! data directory.
 
 use std::path::Path;
 
@@ -9,7 +10,7 @@ use exsync::store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::common::{enabled_space, logs, user_body, TestServer};
+use crate::common::{enabled_space, logs, random_token, space_body, user_body, TestServer};
 
 const JANE: &str = "/api/v1/spaces/acme/users/jane";
 
@@ -173,4 +174,71 @@ async fn secrets_never_appear_in_answers_logs_or_the_data_directory() {
             );
         }
     }
+}
+
+/// The exsync binary serving `data_dir` on a free loopback port, and its base URL. The
+/// caller kills and waits for it.
+#[allow(clippy::zombie_processes)]
+async fn spawn_exsync(data_dir: &Path, token: &str) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_exsync"))
+        .arg("serve")
+        .env("EXSYNC_BIND", format!("127.0.0.1:{port}"))
+        .env("EXSYNC_DATA_DIR", data_dir)
+        .env("EXSYNC_ADMIN_TOKEN", token)
+        .env("EXSYNC_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("exsync starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let ready = reqwest::get(format!("{base}/readyz")).await;
+        if ready.is_ok_and(|r| r.status().is_success()) {
+            return (child, base);
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("exsync never got ready");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[actix_web::test]
+async fn an_acknowledged_change_survives_the_process_being_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = random_token();
+    let client = reqwest::Client::new();
+    let (mut first, base) = spawn_exsync(dir.path(), &token).await;
+    let created = client
+        .post(format!("{base}/api/v1/spaces"))
+        .bearer_auth(&token)
+        .json(&space_body("acme"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    // SIGKILL at once: no shutdown flush, well inside the database's background period.
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let (mut second, base) = spawn_exsync(dir.path(), &token).await;
+    let found = client
+        .get(format!("{base}/api/v1/spaces/acme"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_eq!(
+        found.status(),
+        StatusCode::OK,
+        "the registration acknowledged before the kill is there"
+    );
 }

@@ -20,7 +20,9 @@ pub use errors::{graph_failed, pipeliner_failed, store_failed};
 
 use crate::clock::SharedClock;
 use crate::connectors::graph::folders::urlencode;
-use crate::engine::runner::{CycleError, CycleJob, CycleReport, CycleRunner, StateLeft, Trigger};
+use crate::engine::runner::{
+    CycleError, CycleJob, CycleReport, CycleRunner, HeldWatermark, StateLeft, Trigger,
+};
 use crate::store::sync_state::{UserSyncState, CRM_WATERMARK_LAG, EXCHANGE_SAFETY_NET};
 use crate::store::Store;
 use crate::sync::mapping::graph::{from_graph, INTENT_PROPERTY};
@@ -145,10 +147,12 @@ impl SyncCycle {
             trigger,
             state,
             hooks: hook_records,
+            held,
         } = job;
         // What the quiet path compares against (it never touches the bookkeeping lists).
         let loaded = state.cursors();
         let mut state = state;
+        state.crm_watermark = HeldWatermark::over(held, state.crm_watermark);
         let clients = self.clients(&space)?;
         let throttled_before =
             clients.graph.throttled_count() + clients.pipeliner.throttled_count();
@@ -219,7 +223,7 @@ impl SyncCycle {
                     .saturating_sub(throttled_before),
                 notified: notified.both(),
                 state: if still_stands(&loaded, &state) {
-                    StateLeft::Unchanged
+                    StateLeft::Unchanged(held_watermark(&loaded, &state))
                 } else {
                     StateLeft::Save(Box::new(state))
                 },
@@ -338,8 +342,12 @@ impl SyncCycle {
         }
         if planned.write_count() > 0 {
             let (s, u, st) = (space_id.clone(), user_id.clone(), state.clone());
-            self.on_store(move |store| store.put_sync_state(&s, &u, &st))
-                .await?;
+            // On disk before anything is sent: a crash must not forget a write it sent.
+            self.on_store(move |store| {
+                store.put_sync_state(&s, &u, &st)?;
+                store.flush()
+            })
+            .await?;
         }
         let (done_exchange, done_crm) = join(
             execute::execute_exchange(
@@ -399,7 +407,8 @@ impl SyncCycle {
                 &mut state,
                 now,
             )?;
-            store.put_sync_state(&s, &u, &state)
+            store.put_sync_state(&s, &u, &state)?;
+            store.flush()
         })
         .await?;
         if any_uncertain {
@@ -543,6 +552,16 @@ fn still_stands(loaded: &UserSyncState, now: &UserSyncState) -> bool {
             }
 }
 
+/// The watermark a quiet cycle reached beyond the stored one, for the actor to hold.
+fn held_watermark(loaded: &UserSyncState, now: &UserSyncState) -> Option<HeldWatermark> {
+    now.crm_watermark
+        .filter(|reached| Some(*reached) != loaded.crm_watermark)
+        .map(|reached| HeldWatermark {
+            stored: loaded.crm_watermark,
+            reached,
+        })
+}
+
 /// Whether a cycle has nothing to plan: both sides listed incrementally with no change,
 /// the first sync done, and no create, delete, refusal or confirmation pending.
 fn is_quiet(
@@ -613,6 +632,32 @@ mod tests {
         assert!(
             CRM_WATERMARK_LAG < FEED_REACH,
             "a stored watermark stays inside a space's window"
+        );
+    }
+
+    #[test]
+    fn a_held_watermark_applies_while_the_state_it_was_reached_from_is_stored() {
+        let stored = quiet_user(0);
+        let now = quiet_user(5);
+        let held = held_watermark(&stored, &now).expect("the watermark moved");
+        assert_eq!(held.stored, stored.crm_watermark);
+        assert_eq!(held.reached, now.crm_watermark.unwrap());
+        assert_eq!(held_watermark(&stored, &quiet_user(0)), None);
+
+        assert_eq!(
+            HeldWatermark::over(Some(held), stored.crm_watermark),
+            now.crm_watermark,
+            "read on from where the quiet cycles got"
+        );
+        assert_eq!(
+            HeldWatermark::over(Some(held), quiet_user(9).crm_watermark),
+            quiet_user(9).crm_watermark,
+            "a state stored since (a cycle with work, an admin) wins"
+        );
+        assert_eq!(HeldWatermark::over(Some(held), None), None, "a reset wins");
+        assert_eq!(
+            HeldWatermark::over(None, stored.crm_watermark),
+            stored.crm_watermark
         );
     }
 }
