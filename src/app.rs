@@ -86,6 +86,7 @@ pub async fn run(
             retry: RetryPolicy::default(),
             budget: config.budget(),
             shared_poll_age: shared_poll_age(pacing.tick),
+            shared_notified_age: shared_poll_age(pacing.notified_tick),
             shared_wake_age: pacing.debounce,
         },
         config.public_url.clone(),

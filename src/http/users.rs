@@ -232,7 +232,8 @@ pub async fn activate_user(
     })
 }
 
-/// Lists a space's users with their status, ordered by id.
+/// Lists a space's users with their status, ordered by id (the last sync's times as in
+/// the single user's view).
 #[utoipa::path(
     tag = "users",
     security(("admin_token" = [])),
@@ -269,7 +270,8 @@ pub async fn list_users(
 }
 
 /// Shows a user's settings and status: state, when it was activated, the last sync, what
-/// it did, and the last error.
+/// it did, and the last error. The last sync's times include ticks that found nothing to
+/// do, which the engine holds in memory rather than writing.
 #[utoipa::path(
     tag = "users",
     security(("admin_token" = [])),

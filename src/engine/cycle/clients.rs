@@ -50,6 +50,10 @@ pub struct ClientOptions {
     /// How old the space's shared window of Pipeliner changes may be when it answers a
     /// periodic poll ([`crate::connectors::pipeliner::feed`]); see [`shared_poll_age`].
     pub shared_poll_age: std::time::Duration,
+    /// The same for the periodic poll of a user whose changes both upstreams notify: its
+    /// tick is only the safety net for a lost notification, so it takes the freshness of
+    /// the longer notified interval ([`shared_poll_age`] of it).
+    pub shared_notified_age: std::time::Duration,
     /// How old the shared window may be when it answers a cycle woken by another user's
     /// write to Pipeliner: the notification debounce, so the window was fetched after
     /// the write (the cycle starts at least that long after it).
@@ -57,8 +61,9 @@ pub struct ClientOptions {
 }
 
 /// The freshness a periodic poll asks of the space's shared Pipeliner window: a tenth of
-/// the tick interval, at most 30 s. Ticks are the safety net, so a change a tick finds
-/// may be seen this much later; notifications and manual syncs always ask Pipeliner.
+/// the user's tick interval, at most 30 s. Ticks are the safety net, so a change a tick
+/// finds may be seen this much later; notifications and manual syncs always ask
+/// Pipeliner.
 pub fn shared_poll_age(tick: std::time::Duration) -> std::time::Duration {
     (tick / 10).min(std::time::Duration::from_secs(30))
 }

@@ -193,15 +193,7 @@ impl SyncCycle {
                 &owner,
                 state.crm_watermark,
                 &mapping,
-                // Periodic polls of a space, and its users woken by each other's
-                // writes, share its window of recent changes.
-                match trigger {
-                    Trigger::Tick | Trigger::Startup => {
-                        Some((pulled_at, self.options.shared_poll_age))
-                    }
-                    Trigger::PeerWrote => Some((pulled_at, self.options.shared_wake_age)),
-                    Trigger::Notify | Trigger::Manual => None,
-                },
+                shared_age(trigger, notified.both(), &self.options).map(|age| (pulled_at, age)),
             ),
         )
         .await;
@@ -519,6 +511,22 @@ impl CycleRunner for SyncCycle {
     }
 }
 
+/// How old the space's shared window of Pipeliner changes may be when it answers a cycle
+/// for `trigger`; `None` when the cycle asks Pipeliner itself. Periodic polls of a space,
+/// and its users woken by each other's writes, share the window.
+fn shared_age(
+    trigger: Trigger,
+    notified: bool,
+    options: &ClientOptions,
+) -> Option<std::time::Duration> {
+    match trigger {
+        Trigger::Tick | Trigger::Startup if notified => Some(options.shared_notified_age),
+        Trigger::Tick | Trigger::Startup => Some(options.shared_poll_age),
+        Trigger::PeerWrote => Some(options.shared_wake_age),
+        Trigger::Notify | Trigger::Manual => None,
+    }
+}
+
 /// Moves the cursors past what the cycle read: the delta link and Pipeliner watermark,
 /// and when the Exchange delta was last read, if this cycle read it.
 fn advance(
@@ -633,6 +641,36 @@ mod tests {
             CRM_WATERMARK_LAG < FEED_REACH,
             "a stored watermark stays inside a space's window"
         );
+    }
+
+    #[test]
+    fn a_notified_users_tick_accepts_an_older_shared_window() {
+        let options = ClientOptions {
+            http: reqwest::Client::new(),
+            page_size: 100,
+            timeout: std::time::Duration::from_secs(30),
+            retry: crate::connectors::retry::RetryPolicy::none(),
+            budget: crate::connectors::graph::budget::MailboxBudget::default(),
+            shared_poll_age: shared_poll_age(std::time::Duration::from_secs(60)),
+            shared_notified_age: shared_poll_age(std::time::Duration::from_secs(1800)),
+            shared_wake_age: std::time::Duration::from_millis(200),
+        };
+        let secs =
+            |trigger, notified| shared_age(trigger, notified, &options).map(|a| a.as_secs_f64());
+        assert_eq!(secs(Trigger::Tick, false), Some(6.0), "a tenth of the tick");
+        assert_eq!(
+            secs(Trigger::Tick, true),
+            Some(30.0),
+            "a tenth of the notified tick, at most 30 s"
+        );
+        assert_eq!(secs(Trigger::Startup, true), Some(30.0));
+        assert_eq!(
+            secs(Trigger::PeerWrote, true),
+            Some(0.2),
+            "fetched after the write"
+        );
+        assert_eq!(secs(Trigger::Notify, true), None);
+        assert_eq!(secs(Trigger::Manual, false), None);
     }
 
     #[test]
