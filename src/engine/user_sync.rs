@@ -201,18 +201,11 @@ impl UserSync {
     ) {
         let trigger = self.running.take().unwrap_or(Trigger::Manual);
         self.cycles += 1;
-        let outcome = match joined {
-            Ok(outcome) => {
-                self.announce(
-                    trigger,
-                    match &outcome {
-                        Outcome::Done { .. } => CycleOutcome::Done,
-                        Outcome::Skipped => CycleOutcome::Skipped,
-                        Outcome::Failed(e) => CycleOutcome::Failed(e.code.clone()),
-                    },
-                );
-                outcome
-            }
+        // Announced once the actor has taken in the outcome (held times included), so
+        // whoever hears of the cycle sees what it left.
+        // A crashed cycle is announced by the task that records the crash.
+        let (outcome, announce) = match joined {
+            Ok(outcome) => (outcome, true),
             Err(panic) => {
                 tracing::error!(space = %self.space, user = %self.user, error = %panic, "sync cycle panicked");
                 let error = CycleError::new(
@@ -239,14 +232,22 @@ impl UserSync {
                         outcome: CycleOutcome::Failed("cycle_crashed".into()),
                     });
                 });
-                Outcome::Failed(error)
+                (Outcome::Failed(error), false)
             }
         };
+        let announced = announce.then(|| match &outcome {
+            Outcome::Done { .. } => CycleOutcome::Done,
+            Outcome::Skipped => CycleOutcome::Skipped,
+            Outcome::Failed(e) => CycleOutcome::Failed(e.code.clone()),
+        });
         let mut recorded_next = None;
         match outcome {
             Outcome::Failed(error) => {
                 self.failures += 1;
                 tracing::warn!(space = %self.space, user = %self.user, code = %error.code, failures = self.failures, "sync cycle failed; restarting the user's actor");
+                if let Some(announced) = announced {
+                    self.announce(trigger, announced);
+                }
                 ctx.stop();
                 return;
             }
@@ -273,6 +274,9 @@ impl UserSync {
                 }
             }
             Outcome::Skipped => self.deps.quiet.forget(&self.space, &self.user),
+        }
+        if let Some(announced) = announced {
+            self.announce(trigger, announced);
         }
         if self.stopping {
             ctx.stop();
