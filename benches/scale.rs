@@ -3,16 +3,17 @@
 //!
 //! The users are activated and synced once, then exsync is restarted with a 60 s tick and
 //! a 360 s notified tick (the defaults' ratio, 300 s and 1,800 s) so that the measured
-//! part starts from a cold process. Two stretches are measured while nothing changes: the
-//! catch-up round, where every user's first tick after start-up reads both sides (the
-//! Exchange delta, and Pipeliner through the space's shared window of changes), and the
-//! steady state that follows, where each user, notified by both upstreams, ticks again
-//! once per notified interval and reads only Pipeliner's shared window, its live Graph
-//! subscription standing in for the delta. For each: exsync's CPU and the upstream
-//! requests; for the catch-up round the spread of polls (per second, from the Graph
-//! simulator's delta requests sampled every second), for the steady state the users that
-//! ticked; resident memory after start-up and after each stretch. exsync runs as a child
-//! process; the simulators run in the bench process.
+//! part starts from a cold process. Three stretches are measured while nothing changes:
+//! the catch-up round, where every user's first tick after start-up reads both sides (the
+//! Exchange delta, and Pipeliner through the space's shared window of changes); the idle
+//! stretch that follows, where no tick is due; and the quiet round, where each user,
+//! notified by both upstreams, ticks again after the notified interval and reads only
+//! Pipeliner's shared window, its live Graph subscription standing in for the delta. For
+//! each: exsync's CPU and the upstream requests; for the catch-up round the spread of
+//! polls (per second, from the Graph simulator's delta requests sampled every second);
+//! for the quiet round the users that ticked and the CPU above the idle rate. Resident
+//! memory after start-up and after the rounds. exsync runs as a child process; the
+//! simulators run in the bench process.
 //!
 //! `cargo bench --bench scale`; `-- --quick` runs 1,000 users (10 spaces) with a 10 s
 //! tick and a 60 s notified tick.
@@ -105,13 +106,18 @@ async fn bench(run: Run) -> Result<(), String> {
     let rss_round = exsync.rss_bytes();
     let threads = exsync.threads();
     let ticked = fleet::synced_since(&exsync, &fleet, Some(&round_began)).await?;
-    // Each user's second tick falls 0.9 to 1.1 notified intervals after its first.
-    let steady_window = Duration::from_secs_f64(run.notified_tick as f64 * 1.1);
-    let steady_began = chrono::Utc::now().to_rfc3339();
-    let steady = sample(&world, &exsync, steady_window).await;
+    // Each user's second tick falls 0.9 to 1.1 notified intervals after its first, so
+    // until 0.85 intervals after start-up no tick is due: the idle stretch shows what the
+    // process costs with nothing to do, the round after it what the quiet ticks add.
+    let idle_began = chrono::Utc::now().to_rfc3339();
+    let idle_end = Duration::from_secs_f64(run.notified_tick as f64 * 0.85);
+    let idle = sample(&world, &exsync, idle_end.saturating_sub(started.elapsed())).await;
+    let ticked_idle = fleet::synced_since(&exsync, &fleet, Some(&idle_began)).await?;
+    let round_end = Duration::from_secs_f64(run.tick as f64 + run.notified_tick as f64 * 1.1 + 1.0);
+    let round_began = chrono::Utc::now().to_rfc3339();
+    let round = sample(&world, &exsync, round_end.saturating_sub(started.elapsed())).await;
     let rss_steady = exsync.rss_bytes();
-    let ticked_steady = fleet::synced_since(&exsync, &fleet, Some(&steady_began)).await?;
-
+    let ticked_round = fleet::synced_since(&exsync, &fleet, Some(&round_began)).await?;
     println!();
     println!(
         "scale: {users} users in {} spaces ({} Exchange + {} Pipeliner contacts each), tick {} s, notified tick {} s",
@@ -128,7 +134,7 @@ async fn bench(run: Run) -> Result<(), String> {
         mib(rss_started)
     );
     println!(
-        "resident memory after the catch-up round: {:.1} MiB; after the steady-state window: {:.1} MiB",
+        "resident memory after the catch-up round: {:.1} MiB; after the quiet round: {:.1} MiB",
         mib(rss_round),
         mib(rss_steady)
     );
@@ -149,21 +155,44 @@ async fn bench(run: Run) -> Result<(), String> {
         catch_up.graph, catch_up.crm
     );
     println!("  {}", catch_up.spread());
-    let intervals = steady_window.as_secs_f64() / run.tick as f64;
+    let idle_rate = idle.cpu / idle.seconds;
     println!(
-        "steady state over {:.0} s = {intervals:.1} tick intervals: {ticked_steady} of {users} users ticked \
-         (a live subscription stands in for the Exchange delta, the space's shared window for most Pipeliner reads), \
-         exsync CPU {:.2} s = {:.0} µs per user that ticked, idle time included \
-         -> {:.2} CPU-seconds per quiet round of {users} ticks; {:.2} CPU-seconds per tick interval",
-        steady_window.as_secs_f64(),
-        steady.cpu,
-        steady.cpu / ticked_steady.max(1) as f64 * 1e6,
-        steady.cpu / ticked_steady.max(1) as f64 * users as f64,
-        steady.cpu / intervals,
+        "idle stretch of {:.0} s (no tick due): {ticked_idle} users ticked, exsync CPU {:.3} s = {:.2} ms per second",
+        idle.seconds,
+        idle.cpu,
+        idle_rate * 1e3,
     );
     println!(
         "  requests: Graph {:?}, Pipeliner {:?}",
-        steady.graph, steady.crm
+        idle.graph, idle.crm
+    );
+    let above_idle = (round.cpu - idle_rate * round.seconds).max(0.0);
+    let per_tick = above_idle / ticked_round.max(1) as f64;
+    println!(
+        "quiet round over {:.0} s: {ticked_round} of {users} users ticked \
+         (a live subscription stands in for the Exchange delta, the space's shared window for most Pipeliner reads), \
+         exsync CPU {:.2} s, of which {:.2} s above the idle rate = {:.0} µs per tick \
+         -> {:.2} CPU-seconds for the ticks of a quiet round of {users}",
+        round.seconds,
+        round.cpu,
+        above_idle,
+        per_tick * 1e6,
+        per_tick * users as f64,
+    );
+    println!(
+        "  requests: Graph {:?}, Pipeliner {:?}",
+        round.graph, round.crm
+    );
+    // The steady state's cost per notified interval: the idle rate over the whole
+    // interval and the ticks of one round on top.
+    let interval_cpu = idle_rate * run.notified_tick as f64 + per_tick * users as f64;
+    println!(
+        "one notified interval ({} s) of the steady state, idle time included: {interval_cpu:.2} CPU-seconds \
+         ({:.0} µs per quiet tick); {:.2} CPU-seconds per {} s tick interval",
+        run.notified_tick,
+        interval_cpu / users as f64 * 1e6,
+        interval_cpu * run.tick as f64 / run.notified_tick as f64,
+        run.tick,
     );
     println!("targets: < 200 MiB resident, < 1 CPU-second per quiet round, no herd");
     exsync.stop().await;
@@ -174,6 +203,8 @@ async fn bench(run: Run) -> Result<(), String> {
 /// What one sampled stretch of time cost and asked of the upstreams.
 struct Sampled {
     cpu: f64,
+    /// How long the stretch lasted.
+    seconds: f64,
     per_second: Vec<u64>,
     graph: std::collections::BTreeMap<String, u64>,
     crm: std::collections::BTreeMap<String, u64>,
@@ -227,6 +258,7 @@ async fn sample(world: &World, exsync: &Exsync, length: Duration) -> Sampled {
     }
     Sampled {
         cpu: exsync.cpu_seconds() - cpu_before,
+        seconds: began.elapsed().as_secs_f64(),
         per_second,
         graph: support::counts_since(world.graph().request_counts(), &graph_before),
         crm: support::counts_since(world.crm().request_counts(), &crm_before),

@@ -2,6 +2,8 @@
 //! an error out. The real cycle (pull both sides, plan, execute, commit) implements
 //! [`CycleRunner`]; tests plug in their own.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 
@@ -82,6 +84,65 @@ impl HeldWatermark {
     }
 }
 
+/// A quiet cycle's word that the user's ticks until `until` have nothing to do but ask
+/// Pipeliner whether the space changed: both upstreams notify exsync of the user's
+/// changes, the live Graph subscription stands in for the Exchange delta until then (and
+/// needs no renewal before), and the stored state still stands. A tick under a lease asks
+/// `probe` instead of loading the user's job and running a cycle; any other trigger, an
+/// admin change, a failure or a restart ends the lease, and so does any change the probe
+/// sees.
+#[derive(Clone)]
+pub struct QuietLease {
+    /// When the lease ends: the Exchange safety net or the subscription's renewal is due.
+    pub until: DateTime<Utc>,
+    /// The Pipeliner watermark the leased ticks read on from, with the stored one.
+    pub watermark: HeldWatermark,
+    /// Asks Pipeliner whether anything changed since the watermark.
+    pub probe: Arc<dyn QuietProbe>,
+}
+
+impl QuietLease {
+    /// The same lease, reading on from `reached`.
+    pub fn reaching(&self, reached: DateTime<Utc>) -> Self {
+        Self {
+            watermark: HeldWatermark {
+                stored: self.watermark.stored,
+                reached,
+            },
+            ..self.clone()
+        }
+    }
+}
+
+impl std::fmt::Debug for QuietLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuietLease")
+            .field("until", &self.until)
+            .field("watermark", &self.watermark)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for QuietLease {
+    fn eq(&self, other: &Self) -> bool {
+        self.until == other.until
+            && self.watermark == other.watermark
+            && Arc::ptr_eq(&self.probe, &other.probe)
+    }
+}
+
+/// Tells a leased tick whether its user's Pipeliner contacts may have changed.
+pub trait QuietProbe: Send + Sync {
+    /// Pipeliner's clock up to which nothing changed in the user's space after
+    /// `watermark` (less the usual overlap), read at `now`; `None` when something changed
+    /// or the answer is unsure (an error, a 429), so that a full cycle runs.
+    fn unchanged_since(
+        &self,
+        watermark: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> LocalBoxFuture<'static, Option<DateTime<Utc>>>;
+}
+
 /// The notification records a cycle starts from, read with the rest of its job in one
 /// storage call so that a quiet cycle does not pay a round trip per record.
 #[derive(Debug, Clone, Default)]
@@ -113,6 +174,8 @@ pub struct CycleReport {
     pub notified: bool,
     /// What is left to save of the user's sync state with the cycle's status.
     pub state: StateLeft,
+    /// Granted by a quiet cycle whose next ticks may only ask Pipeliner.
+    pub lease: Option<QuietLease>,
 }
 
 /// What a cycle leaves of the user's sync state for the status write.

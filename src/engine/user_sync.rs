@@ -15,12 +15,15 @@ use super::messages::{
     Resume, RuntimeStatus, SyncNow, Tick,
 };
 use super::quiet::QuietCycles;
-use super::runner::{CycleError, CycleReport, CycleRunner, HeldWatermark, StateLeft, Trigger};
+use super::runner::{
+    CycleError, CycleReport, CycleRunner, HeldWatermark, QuietLease, StateLeft, Trigger,
+};
 use super::schedule::{jitter_rng, Pacing};
 use super::status;
 use super::storage::{on_store, on_store_inline, INLINE_STATE_BYTES};
 use crate::clock::SharedClock;
 use crate::ids::{SpaceId, UserId};
+use crate::store::sync_state::CRM_WATERMARK_LAG;
 use crate::store::users::UserState;
 use crate::store::Store;
 
@@ -66,6 +69,14 @@ pub struct UserSync {
     fresh: bool,
     /// The Pipeliner watermark quiet cycles reached beyond the stored one.
     held: Option<HeldWatermark>,
+    /// The last quiet cycle's lease: ticks until it ends only ask Pipeliner. Ended by any
+    /// other trigger or message.
+    lease: Option<QuietLease>,
+    /// Counts the leases ended by triggers and messages, so that a cycle running when its
+    /// lease ended does not hand one back.
+    leases_ended: u64,
+    /// `leases_ended` when the running cycle started.
+    running_since_lease_end: u64,
 }
 
 /// How a cycle task ended.
@@ -82,6 +93,8 @@ enum Outcome {
         held: Option<HeldWatermark>,
         /// The times of a quiet cycle that wrote nothing, to hold for the admin API.
         unrecorded: Option<status::CycleTimes>,
+        /// What the next ticks may rely on, from a quiet cycle.
+        lease: Option<QuietLease>,
     },
     /// The cycle failed as a whole.
     Failed(CycleError),
@@ -117,7 +130,16 @@ impl UserSync {
             tick: None,
             fresh: true,
             held: None,
+            lease: None,
+            leases_ended: 0,
+            running_since_lease_end: 0,
         }
+    }
+
+    /// Ends the quiet lease: the next tick runs a full cycle.
+    fn end_lease(&mut self) {
+        self.lease = None;
+        self.leases_ended += 1;
     }
 
     /// Schedules the next tick and records when it is due.
@@ -161,7 +183,16 @@ impl UserSync {
             });
             return;
         }
+        // Only a tick may rely on the lease; anything else may have changed what it assumed.
+        let lease = match trigger {
+            Trigger::Tick => self.lease.take(),
+            _ => {
+                self.end_lease();
+                None
+            }
+        };
         self.running = Some(trigger);
+        self.running_since_lease_end = self.leases_ended;
         tracing::debug!(space = %self.space, user = %self.user, ?trigger, "sync cycle starting");
         let (store, space, user) = (
             self.deps.store.clone(),
@@ -176,6 +207,9 @@ impl UserSync {
         };
         let held = self.held;
         let task = actix_rt::spawn(async move {
+            if let Some(outcome) = leased_tick(lease, &clock, next).await {
+                return outcome;
+            }
             run_cycle(store, space, user, runner, clock, trigger, next, held).await
         });
         ctx.spawn(
@@ -256,10 +290,14 @@ impl UserSync {
                 wrote_to_crm,
                 held,
                 unrecorded,
+                lease,
             } => {
                 self.failures = 0;
                 self.fresh = false;
                 self.held = held;
+                // A lease ended while the cycle ran (an admin change, a notification)
+                // is not renewed by it.
+                self.lease = lease.filter(|_| self.running_since_lease_end == self.leases_ended);
                 if let Some(times) = unrecorded {
                     self.deps.quiet.hold(&self.space, &self.user, times);
                 }
@@ -273,7 +311,10 @@ impl UserSync {
                     }
                 }
             }
-            Outcome::Skipped => self.deps.quiet.forget(&self.space, &self.user),
+            Outcome::Skipped => {
+                self.end_lease();
+                self.deps.quiet.forget(&self.space, &self.user);
+            }
         }
         if let Some(announced) = announced {
             self.announce(trigger, announced);
@@ -294,6 +335,48 @@ impl UserSync {
             }
         }
     }
+}
+
+/// A tick under a quiet lease: asks Pipeliner whether the space changed since the
+/// watermark and, when nothing did, ends like the quiet cycle it stands for, without
+/// loading the user's records. `None` when a full cycle must run: no lease, the lease
+/// ran out, something changed or the probe is unsure, or the stored watermark would lag
+/// too far.
+async fn leased_tick(
+    lease: Option<QuietLease>,
+    clock: &SharedClock,
+    next: NextTick,
+) -> Option<Outcome> {
+    let lease = lease?;
+    let started = clock.now();
+    if started >= lease.until {
+        return None;
+    }
+    let stored = lease.watermark.stored?;
+    let reached = lease
+        .probe
+        .unchanged_since(lease.watermark.reached, started)
+        .await?;
+    if reached - stored >= CRM_WATERMARK_LAG {
+        return None;
+    }
+    let finished = clock.now();
+    Some(Outcome::Done {
+        next: next.notified,
+        wrote_to_crm: false,
+        held: (reached != stored).then_some(HeldWatermark {
+            stored: Some(stored),
+            reached,
+        }),
+        unrecorded: Some(status::CycleTimes {
+            started,
+            finished,
+            next: finished
+                + chrono::Duration::from_std(next.notified)
+                    .unwrap_or_else(|_| chrono::Duration::zero()),
+        }),
+        lease: Some(lease.reaching(reached)),
+    })
 }
 
 /// One cycle, in its own task: load, run, record the result with the next run (and the
@@ -364,6 +447,7 @@ async fn run_cycle(
                     wrote_to_crm,
                     held,
                     unrecorded: Some(times),
+                    lease: report.lease,
                 };
             }
             // A quiet cycle leaves its small state and status to save; a cycle with work
@@ -386,6 +470,7 @@ async fn run_cycle(
                     wrote_to_crm,
                     held,
                     unrecorded: None,
+                    lease: None,
                 },
                 Err(e) => Outcome::Failed(e),
             }
@@ -424,6 +509,7 @@ impl Supervised for UserSync {
         self.tick = None;
         self.fresh = true;
         self.held = None;
+        self.end_lease();
         tracing::info!(space = %self.space, user = %self.user, failures = self.failures, "restarting the user's actor");
     }
 }
@@ -439,6 +525,7 @@ impl UserSync {
     /// Starts a cycle for `trigger` after the debounce, together with the triggers that
     /// arrive meanwhile.
     fn debounce(&mut self, trigger: Trigger, ctx: &mut Context<Self>) {
+        self.end_lease();
         if let Some(waiting) = self.debounced {
             self.debounced = Some(waiting.merge(trigger));
             return;
@@ -488,6 +575,7 @@ impl Handler<Pause> for UserSync {
     type Result = ();
     fn handle(&mut self, _: Pause, ctx: &mut Context<Self>) {
         self.paused = true;
+        self.end_lease();
         self.follow_up = None;
         if let Some(handle) = self.tick.take() {
             ctx.cancel_future(handle);
@@ -498,6 +586,8 @@ impl Handler<Pause> for UserSync {
 impl Handler<Resume> for UserSync {
     type Result = ();
     fn handle(&mut self, _: Resume, ctx: &mut Context<Self>) {
+        // The user changed in the store: what the lease assumed may no longer hold.
+        self.end_lease();
         if self.paused {
             self.paused = false;
             self.start_cycle(Trigger::Manual, ctx);
@@ -509,6 +599,7 @@ impl Handler<Deactivate> for UserSync {
     type Result = ();
     fn handle(&mut self, _: Deactivate, ctx: &mut Context<Self>) {
         self.stopping = true;
+        self.end_lease();
         self.deps.quiet.forget(&self.space, &self.user);
         self.follow_up = None;
         if let Some(handle) = self.tick.take() {

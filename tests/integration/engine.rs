@@ -2,7 +2,8 @@
 //! request and record status, triggers coalesce, a panicking user restarts alone, pause,
 //! resume and the integration switch take effect, shutdown lets running cycles commit,
 //! notified users wait longer for their safety net, a write to Pipeliner wakes the
-//! space's other users, and quiet cycles write nothing but are shown and read on from.
+//! space's other users, quiet cycles write nothing but are shown and read on from, and
+//! ticks under a quiet lease only ask its probe until it sees a change or the lease ends.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,8 @@ use std::time::Duration;
 use exsync::clock::SystemClock;
 use exsync::engine::messages::{CycleEvent, CycleOutcome};
 use exsync::engine::runner::{
-    CycleError, CycleJob, CycleReport, CycleRunner, HeldWatermark, StateLeft, Trigger,
+    CycleError, CycleJob, CycleReport, CycleRunner, HeldWatermark, QuietLease, QuietProbe,
+    StateLeft, Trigger,
 };
 use exsync::engine::schedule::Pacing;
 use exsync::engine::{Engine, EngineOptions};
@@ -611,5 +613,111 @@ async fn a_quiet_cycle_writes_nothing_and_the_next_reads_on_from_its_watermark()
         "a quiet cycle clears a stored error"
     );
     assert!(status.last_sync_finished_at.is_some(), "and records itself");
+    h.engine.shutdown().await;
+}
+
+/// A probe that tells the test each watermark it is asked about and answers what the
+/// test sends back.
+struct ScriptedProbe {
+    asked: mpsc::UnboundedSender<chrono::DateTime<chrono::Utc>>,
+    answers:
+        Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Option<chrono::DateTime<chrono::Utc>>>>>,
+}
+
+impl QuietProbe for ScriptedProbe {
+    fn unchanged_since(
+        &self,
+        watermark: chrono::DateTime<chrono::Utc>,
+        _now: chrono::DateTime<chrono::Utc>,
+    ) -> LocalBoxFuture<'static, Option<chrono::DateTime<chrono::Utc>>> {
+        let _ = self.asked.send(watermark);
+        let answers = self.answers.clone();
+        async move { answers.lock().await.recv().await.flatten() }.boxed_local()
+    }
+}
+
+async fn next_asked(
+    asked: &mut mpsc::UnboundedReceiver<chrono::DateTime<chrono::Utc>>,
+) -> chrono::DateTime<chrono::Utc> {
+    tokio::time::timeout(Duration::from_secs(10), asked.recv())
+        .await
+        .expect("a leased tick asks the probe")
+        .expect("probe alive")
+}
+
+#[actix_web::test]
+async fn ticks_under_a_quiet_lease_only_ask_its_probe_until_it_sees_a_change() {
+    let w =
+        |secs| chrono::Utc::now() - chrono::Duration::minutes(10) + chrono::Duration::seconds(secs);
+    let (w0, w1, w2, w3) = (w(0), w(1), w(2), w(3));
+    let (asked_tx, mut asked) = mpsc::unbounded_channel();
+    let (answer, answers) = mpsc::unbounded_channel();
+    let watermark = HeldWatermark {
+        stored: Some(w0),
+        reached: w1,
+    };
+    let quiet = CycleReport {
+        notified: true,
+        state: StateLeft::Unchanged(Some(watermark)),
+        lease: Some(QuietLease {
+            until: chrono::Utc::now() + chrono::Duration::hours(1),
+            watermark,
+            probe: Arc::new(ScriptedProbe {
+                asked: asked_tx,
+                answers: Arc::new(tokio::sync::Mutex::new(answers)),
+            }),
+        }),
+        ..CycleReport::default()
+    };
+    let mut h = Harness::scripted(
+        |store| {
+            let s = space(store, "acme", true);
+            user(store, &s, "jane", UserState::Activated);
+        },
+        100,
+        &[],
+        pacing(Duration::from_millis(20)),
+        HashMap::from([("jane".to_owned(), quiet)]),
+    );
+    let acme = SpaceId::parse("acme").unwrap();
+    let jane = UserId::parse("jane").unwrap();
+    assert_eq!(h.next_call().await, ("jane".into(), Trigger::Startup));
+
+    // Each tick asks the probe only, reading on from the watermark the last one reached.
+    assert_eq!(next_asked(&mut asked).await, w1);
+    answer.send(Some(w2)).unwrap();
+    assert_eq!(next_asked(&mut asked).await, w2);
+    answer.send(Some(w3)).unwrap();
+    assert_eq!(next_asked(&mut asked).await, w3);
+    assert!(h.calls.try_recv().is_err(), "no leased tick ran a cycle");
+    let mut shown = h.store.user(&acme, &jane).unwrap().unwrap();
+    h.engine.quiet_cycles().show(&mut shown);
+    assert!(
+        shown.status.last_sync_finished_at.is_some(),
+        "leased ticks show as quiet syncs"
+    );
+
+    // The probe sees a change: the tick runs a full cycle from the watermark reached.
+    answer.send(None).unwrap();
+    assert_eq!(h.next_call().await, ("jane".into(), Trigger::Tick));
+    assert_eq!(
+        h.held.lock().unwrap().last().copied().flatten(),
+        Some(HeldWatermark {
+            stored: Some(w0),
+            reached: w3
+        })
+    );
+
+    // That cycle granted the lease again, and the next tick is asking. An admin change
+    // ends the lease: the tick already asking finishes, but does not hand the lease back,
+    // so the tick after it runs a cycle.
+    assert_eq!(next_asked(&mut asked).await, w1);
+    h.engine.refresh_user(&acme, &jane, false).await;
+    answer.send(Some(w2)).unwrap();
+    tokio::select! {
+        call = h.calls.recv() => assert_eq!(call, Some(("jane".into(), Trigger::Tick))),
+        again = asked.recv() => panic!("a tick after the change asked the probe ({again:?})"),
+        _ = tokio::time::sleep(Duration::from_secs(10)) => panic!("no cycle after the change"),
+    }
     h.engine.shutdown().await;
 }

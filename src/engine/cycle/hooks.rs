@@ -38,6 +38,18 @@ impl Notified {
     }
 }
 
+/// When the user's Graph subscription is due for renewal, if the state names a stored one.
+pub(super) fn renewal_due(
+    records: &HookRecords,
+    state: &UserSyncState,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    records
+        .subscription
+        .as_ref()
+        .filter(|r| state.subscription_id.as_ref() == Some(&r.id))
+        .map(|r| r.expires_at - RENEW_BEFORE)
+}
+
 impl SyncCycle {
     /// Sets up, renews or recreates what is missing, and tells which upstreams will
     /// notify exsync of this user's changes afterwards.

@@ -7,6 +7,7 @@ pub mod commit;
 mod errors;
 mod execute;
 mod hooks;
+mod lease;
 pub mod probe;
 mod pull;
 mod resolve;
@@ -161,6 +162,7 @@ impl SyncCycle {
         let owner = resolve::owner(&clients.pipeliner, &user, &mut state).await?;
         let folder =
             resolve::folder(&clients.graph, &space, &user, &mut state, &self.store).await?;
+        let renewal_due = hooks::renewal_due(&hook_records, &state);
         let notified = self
             .ensure_hooks(&clients, &space, &user, &folder, &mut state, hook_records)
             .await;
@@ -210,15 +212,27 @@ impl SyncCycle {
                 exchange.delta_link,
                 crm.watermark,
             );
+            let stands = still_stands(&loaded, &state);
+            let lease = stands
+                .then(|| {
+                    let probe = lease::WindowProbe {
+                        pipeliner: clients.pipeliner.clone(),
+                        max_age: chrono::Duration::from_std(self.options.shared_notified_age)
+                            .unwrap_or(chrono::Duration::zero()),
+                    };
+                    lease::grant(notified, &loaded, &state, renewal_due, Arc::new(probe))
+                })
+                .flatten();
             return Ok(CycleReport {
                 throttled: (clients.graph.throttled_count() + clients.pipeliner.throttled_count())
                     .saturating_sub(throttled_before),
                 notified: notified.both(),
-                state: if still_stands(&loaded, &state) {
+                state: if stands {
                     StateLeft::Unchanged(held_watermark(&loaded, &state))
                 } else {
                     StateLeft::Save(Box::new(state))
                 },
+                lease,
                 ..CycleReport::default()
             });
         }
@@ -385,6 +399,7 @@ impl SyncCycle {
             needs_confirmation: None,
             notified: notified.both(),
             state: StateLeft::Saved,
+            lease: None,
         };
         let (s, u) = (space_id.clone(), user_id.clone());
         self.on_store(move |store| {
