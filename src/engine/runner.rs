@@ -87,10 +87,10 @@ impl HeldWatermark {
 /// A quiet cycle's word that the user's ticks until `until` have nothing to do but ask
 /// Pipeliner whether the space changed: both upstreams notify exsync of the user's
 /// changes, the live Graph subscription stands in for the Exchange delta until then (and
-/// needs no renewal before), and the stored state still stands. A tick under a lease asks
-/// `probe` instead of loading the user's job and running a cycle; any other trigger, an
-/// admin change, a failure or a restart ends the lease, and so does any change the probe
-/// sees.
+/// needs no renewal before), and the stored state is the one the quiet cycle left. A tick
+/// under a lease asks `probe` instead of loading the user's job and running a cycle; any
+/// other trigger, an admin change, a failure or a restart ends the lease, and so does any
+/// change the probe sees.
 #[derive(Clone)]
 pub struct QuietLease {
     /// When the lease ends: the Exchange safety net or the subscription's renewal is due.

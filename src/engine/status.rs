@@ -186,15 +186,23 @@ pub fn record_failure(
     Ok(())
 }
 
-/// Records when the next tick is due.
+/// Records when the next tick is due, as scheduled at `scheduled`, unless a cycle that
+/// started since has recorded its own next run (this write may land after it).
 pub fn record_next_run(
     store: &Store,
     space: &SpaceId,
     user: &UserId,
     at: DateTime<Utc>,
+    scheduled: DateTime<Utc>,
 ) -> StoreResult<()> {
     tolerate_missing(store.update_user(space, user, |u| {
-        u.status.next_sync_at = Some(at);
+        if !u
+            .status
+            .last_sync_started_at
+            .is_some_and(|started| started >= scheduled)
+        {
+            u.status.next_sync_at = Some(at);
+        }
         Ok::<_, StoreError>(())
     }))
 }

@@ -145,7 +145,8 @@ impl UserSync {
     /// Schedules the next tick and records when it is due.
     fn schedule_tick(&mut self, delay: Duration, ctx: &mut Context<Self>) {
         self.schedule_tick_unrecorded(delay, ctx);
-        let at = self.deps.clock.now()
+        let scheduled = self.deps.clock.now();
+        let at = scheduled
             + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::zero());
         let (store, space, user) = (
             self.deps.store.clone(),
@@ -154,7 +155,7 @@ impl UserSync {
         );
         actix_rt::spawn(async move {
             let _ = on_store(&store, move |st| {
-                status::record_next_run(st, &space, &user, at)
+                status::record_next_run(st, &space, &user, at, scheduled)
             })
             .await;
         });
@@ -437,6 +438,7 @@ async fn run_cycle(
             };
             let wrote_to_crm = report.wrote_to_crm();
             let state = std::mem::take(&mut report.state);
+            let lease = report.lease.take();
             let held = match state {
                 StateLeft::Unchanged(held) => held,
                 StateLeft::Saved | StateLeft::Save(_) => None,
@@ -447,7 +449,7 @@ async fn run_cycle(
                     wrote_to_crm,
                     held,
                     unrecorded: Some(times),
-                    lease: report.lease,
+                    lease,
                 };
             }
             // A quiet cycle leaves its small state and status to save; a cycle with work
@@ -470,7 +472,7 @@ async fn run_cycle(
                     wrote_to_crm,
                     held,
                     unrecorded: None,
-                    lease: None,
+                    lease,
                 },
                 Err(e) => Outcome::Failed(e),
             }

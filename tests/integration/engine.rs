@@ -16,6 +16,7 @@ use exsync::engine::runner::{
     StateLeft, Trigger,
 };
 use exsync::engine::schedule::Pacing;
+use exsync::engine::status;
 use exsync::engine::{Engine, EngineOptions};
 use exsync::ids::{SpaceId, UserId};
 use exsync::store::spaces::{MicrosoftConnection, PipelinerConnection, SpaceRecord};
@@ -720,4 +721,29 @@ async fn ticks_under_a_quiet_lease_only_ask_its_probe_until_it_sees_a_change() {
         _ = tokio::time::sleep(Duration::from_secs(10)) => panic!("no cycle after the change"),
     }
     h.engine.shutdown().await;
+}
+
+#[test]
+fn a_next_run_scheduled_before_a_cycle_does_not_overwrite_the_cycles_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), None).unwrap();
+    let acme = space(&store, "acme", true);
+    let jane = user(&store, &acme, "jane", UserState::Activated);
+    let t = |secs| chrono::Utc::now() + chrono::Duration::seconds(secs);
+    let (scheduled, started) = (t(0), t(1));
+    let times = status::CycleTimes {
+        started,
+        finished: t(2),
+        next: t(3600),
+    };
+    status::record_success(&store, &acme, &jane, &CycleReport::default(), times).unwrap();
+    // The actor's start-up write of its first tick lands after the cycle's record.
+    status::record_next_run(&store, &acme, &jane, t(30), scheduled).unwrap();
+    let stored = store.user(&acme, &jane).unwrap().unwrap().status;
+    assert_eq!(stored.next_sync_at, Some(times.next));
+    // One scheduled after the cycle started is the newer word.
+    let later = t(7200);
+    status::record_next_run(&store, &acme, &jane, later, t(5)).unwrap();
+    let stored = store.user(&acme, &jane).unwrap().unwrap().status;
+    assert_eq!(stored.next_sync_at, Some(later));
 }

@@ -49,13 +49,14 @@ impl QuietProbe for WindowProbe {
     }
 }
 
-/// The lease a quiet cycle whose stored state still stands grants, if any: both
-/// upstreams notify, the first sync is done, and the Exchange delta was read. It lasts
-/// until the Exchange safety net or the subscription's renewal (`renewal_due`) is due,
-/// whichever comes first.
+/// The lease a quiet cycle grants, if any, once the store holds `stored` as the user's
+/// Pipeliner watermark (the one it started from when its state still stands, its own
+/// when it saves the state): both upstreams notify, the first sync is done, and the
+/// Exchange delta was read. It lasts until the Exchange safety net or the
+/// subscription's renewal (`renewal_due`) is due, whichever comes first.
 pub(super) fn grant(
     notified: Notified,
-    loaded: &UserSyncState,
+    stored: Option<DateTime<Utc>>,
     now: &UserSyncState,
     renewal_due: Option<DateTime<Utc>>,
     probe: Arc<dyn QuietProbe>,
@@ -63,7 +64,7 @@ pub(super) fn grant(
     if !notified.both() || !now.first_sync_done || now.delta_link.is_none() {
         return None;
     }
-    let stored = loaded.crm_watermark?;
+    let stored = stored?;
     let reached = now.crm_watermark?;
     let safety_net = now.exchange_polled_at? + EXCHANGE_SAFETY_NET;
     Some(QuietLease {
@@ -119,7 +120,13 @@ mod tests {
         now: &UserSyncState,
         renewal_due: Option<DateTime<Utc>>,
     ) -> Option<QuietLease> {
-        grant(notified, loaded, now, renewal_due, Arc::new(NeverAsked))
+        grant(
+            notified,
+            loaded.crm_watermark,
+            now,
+            renewal_due,
+            Arc::new(NeverAsked),
+        )
     }
 
     #[test]

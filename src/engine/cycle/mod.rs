@@ -213,16 +213,18 @@ impl SyncCycle {
                 crm.watermark,
             );
             let stands = still_stands(&loaded, &state);
-            let lease = stands
-                .then(|| {
-                    let probe = lease::WindowProbe {
-                        pipeliner: clients.pipeliner.clone(),
-                        max_age: chrono::Duration::from_std(self.options.shared_notified_age)
-                            .unwrap_or(chrono::Duration::zero()),
-                    };
-                    lease::grant(notified, &loaded, &state, renewal_due, Arc::new(probe))
-                })
-                .flatten();
+            // The watermark stored once the cycle's status is recorded.
+            let stored = if stands {
+                loaded.crm_watermark
+            } else {
+                state.crm_watermark
+            };
+            let probe = lease::WindowProbe {
+                pipeliner: clients.pipeliner.clone(),
+                max_age: chrono::Duration::from_std(self.options.shared_notified_age)
+                    .unwrap_or(chrono::Duration::zero()),
+            };
+            let lease = lease::grant(notified, stored, &state, renewal_due, Arc::new(probe));
             return Ok(CycleReport {
                 throttled: (clients.graph.throttled_count() + clients.pipeliner.throttled_count())
                     .saturating_sub(throttled_before),
