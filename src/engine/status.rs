@@ -196,10 +196,9 @@ pub fn record_next_run(
     scheduled: DateTime<Utc>,
 ) -> StoreResult<()> {
     tolerate_missing(store.update_user(space, user, |u| {
-        if !u
-            .status
+        if u.status
             .last_sync_started_at
-            .is_some_and(|started| started >= scheduled)
+            .is_none_or(|started| started < scheduled)
         {
             u.status.next_sync_at = Some(at);
         }

@@ -219,12 +219,13 @@ impl SyncCycle {
             } else {
                 state.crm_watermark
             };
-            let probe = lease::WindowProbe {
-                pipeliner: clients.pipeliner.clone(),
-                max_age: chrono::Duration::from_std(self.options.shared_notified_age)
-                    .unwrap_or(chrono::Duration::zero()),
-            };
-            let lease = lease::grant(notified, stored, &state, renewal_due, Arc::new(probe));
+            let lease = lease::grant(
+                notified,
+                stored,
+                &state,
+                renewal_due,
+                self.window_probe(&clients),
+            );
             return Ok(CycleReport {
                 throttled: (clients.graph.throttled_count() + clients.pipeliner.throttled_count())
                     .saturating_sub(throttled_before),
@@ -404,29 +405,53 @@ impl SyncCycle {
             lease: None,
         };
         let (s, u) = (space_id.clone(), user_id.clone());
-        self.on_store(move |store| {
-            let mut state = state;
-            commit::commit(
-                store,
-                &s,
-                &u,
-                &planned,
-                &done_exchange,
-                &done_crm,
-                &mut state,
-                now,
-            )?;
-            store.put_sync_state(&s, &u, &state)?;
-            store.flush()
-        })
-        .await?;
+        // The committed cursors, when nothing is left pending for the next cycle.
+        let settled = self
+            .on_store(move |store| {
+                let mut state = state;
+                commit::commit(
+                    store,
+                    &s,
+                    &u,
+                    &planned,
+                    &done_exchange,
+                    &done_crm,
+                    &mut state,
+                    now,
+                )?;
+                store.put_sync_state(&s, &u, &state)?;
+                store.flush()?;
+                Ok(nothing_pending(&state).then(|| state.cursors()))
+            })
+            .await?;
         if any_uncertain {
             return Err(CycleError::new(
                 "writes_incomplete",
                 "some writes failed or timed out; the next cycle checks what happened and retries",
             ));
         }
-        Ok(report)
+        // Its own Pipeliner writes come back to the probe as changes and its Exchange
+        // writes as notifications; either way the next look is a full cycle.
+        let lease = settled.and_then(|committed| {
+            lease::grant(
+                notified,
+                committed.crm_watermark,
+                &committed,
+                renewal_due,
+                self.window_probe(&clients),
+            )
+        });
+        Ok(CycleReport { lease, ..report })
+    }
+
+    /// The probe a lease asks: the space's shared window of Pipeliner changes, as fresh
+    /// as a notified user's tick accepts.
+    fn window_probe(&self, clients: &SpaceClients) -> Arc<dyn crate::engine::runner::QuietProbe> {
+        Arc::new(lease::WindowProbe {
+            pipeliner: clients.pipeliner.clone(),
+            max_age: chrono::Duration::from_std(self.options.shared_notified_age)
+                .unwrap_or(chrono::Duration::zero()),
+        })
     }
 
     /// Adds the records a cut-off create produced, marked with their intent.
@@ -599,9 +624,13 @@ fn is_quiet(
             && side.upserts.is_empty()
             && side.deletes.is_empty()
     };
-    unchanged(exchange)
-        && unchanged(crm)
-        && state.first_sync_done
+    unchanged(exchange) && unchanged(crm) && nothing_pending(state)
+}
+
+/// Whether the state leaves nothing for the next cycle to finish: the first sync done,
+/// and no create, delete, refusal or confirmation pending.
+fn nothing_pending(state: &UserSyncState) -> bool {
+    state.first_sync_done
         && state.intents.is_empty()
         && state.own_deletes.is_empty()
         && state.refusals.is_empty()
