@@ -3,6 +3,9 @@
 //! coalesces triggers that arrive meanwhile into one follow-up. A cycle runs in its own
 //! task: when it fails or panics the actor records why and stops, and its supervisor
 //! restarts it, reloading from the store after a growing pause. Other users never notice.
+//! A quiet cycle may leave a lease ([`QuietLease`]): the ticks after it only ask the
+//! space's Pipeliner window whether anything changed, until any other trigger, message
+//! or change ends it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -195,22 +198,36 @@ impl UserSync {
         self.running = Some(trigger);
         self.running_since_lease_end = self.leases_ended;
         tracing::debug!(space = %self.space, user = %self.user, ?trigger, "sync cycle starting");
+        let next = NextTick {
+            polled: self.deps.pacing.next_tick(&mut self.rng),
+            notified: self.deps.pacing.next_notified_tick(&mut self.rng),
+        };
+        let Some(lease) = lease else {
+            self.spawn_cycle(trigger, next, ctx);
+            return;
+        };
+        // A small task of its own, so that most ticks neither clone the store nor move
+        // a whole cycle's future; it hands over to a full cycle when it must.
+        let task = actix_rt::spawn(leased_tick(lease, self.deps.clock.clone(), next));
+        ctx.spawn(
+            task.into_actor(self)
+                .map(move |joined, act, ctx| match joined {
+                    Ok(Some(outcome)) => act.cycle_ended(Ok(outcome), ctx),
+                    Ok(None) => act.spawn_cycle(trigger, next, ctx),
+                    Err(panic) => act.cycle_ended(Err(panic), ctx),
+                }),
+        );
+    }
+
+    /// Runs a full cycle in its own task; the actor takes in its outcome when it ends.
+    fn spawn_cycle(&mut self, trigger: Trigger, next: NextTick, ctx: &mut Context<Self>) {
         let (store, space, user) = (
             self.deps.store.clone(),
             self.space.clone(),
             self.user.clone(),
         );
-        let runner = self.deps.runner.clone();
-        let clock = self.deps.clock.clone();
-        let next = NextTick {
-            polled: self.deps.pacing.next_tick(&mut self.rng),
-            notified: self.deps.pacing.next_notified_tick(&mut self.rng),
-        };
-        let held = self.held;
+        let (runner, clock, held) = (self.deps.runner.clone(), self.deps.clock.clone(), self.held);
         let task = actix_rt::spawn(async move {
-            if let Some(outcome) = leased_tick(lease, &clock, next).await {
-                return outcome;
-            }
             run_cycle(store, space, user, runner, clock, trigger, next, held).await
         });
         ctx.spawn(
@@ -340,15 +357,9 @@ impl UserSync {
 
 /// A tick under a quiet lease: asks Pipeliner whether the space changed since the
 /// watermark and, when nothing did, ends like the quiet cycle it stands for, without
-/// loading the user's records. `None` when a full cycle must run: no lease, the lease
-/// ran out, something changed or the probe is unsure, or the stored watermark would lag
-/// too far.
-async fn leased_tick(
-    lease: Option<QuietLease>,
-    clock: &SharedClock,
-    next: NextTick,
-) -> Option<Outcome> {
-    let lease = lease?;
+/// loading the user's records. `None` when a full cycle must run: the lease ran out,
+/// something changed or the probe is unsure, or the stored watermark would lag too far.
+async fn leased_tick(lease: QuietLease, clock: SharedClock, next: NextTick) -> Option<Outcome> {
     let started = clock.now();
     if started >= lease.until {
         return None;
