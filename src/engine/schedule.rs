@@ -1,6 +1,7 @@
 //! When things happen: tick intervals with jitter (so ten thousand users never tick as a
 //! herd), the longer safety-net interval of users whose changes both upstreams notify,
-//! the notification debounce, and the restart backoff after failures.
+//! the notification debounce, the restart backoff after failures, and the alignment of
+//! leased ticks (cheap ones) to whole seconds so that they share wake-ups.
 
 use std::time::Duration;
 
@@ -36,6 +37,9 @@ impl Default for Pacing {
     }
 }
 
+/// The longest step leased ticks are aligned to.
+const LEASED_TICK_STEP: Duration = Duration::from_secs(1);
+
 /// Seeds a user's jitter from its key, so one user's schedule is reproducible and users
 /// spread over the whole interval.
 pub fn jitter_rng(key: &str) -> StdRng {
@@ -64,6 +68,28 @@ impl Pacing {
             .mul_f64(rng.gen_range(0.9..1.1))
     }
 
+    /// The wait before a leased tick (one that most likely only asks the space's window),
+    /// lengthened so that it falls on a whole step of the wall clock: such ticks of many
+    /// users then share one wake-up of the event loop instead of one each. The step is a
+    /// tenth of the tick interval, at most a second; ticks that run full cycles keep their
+    /// spread to the millisecond.
+    pub fn leased_tick_delay(
+        &self,
+        delay: Duration,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Duration {
+        let step = (self.tick / 10).min(LEASED_TICK_STEP).as_micros().max(1) as i64;
+        let due = now
+            .timestamp_micros()
+            .saturating_add(delay.as_micros() as i64);
+        let past_step = due.rem_euclid(step);
+        if past_step == 0 {
+            delay
+        } else {
+            delay + Duration::from_micros((step - past_step) as u64)
+        }
+    }
+
     /// The wait before the `failures`-th consecutive restart runs a cycle.
     pub fn restart_delay(&self, failures: u32) -> Duration {
         let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(16));
@@ -76,6 +102,31 @@ impl Pacing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leased_ticks_fall_on_whole_steps_of_the_clock() {
+        use chrono::TimeZone;
+        let pacing = Pacing::default();
+        let now = chrono::Utc.with_ymd_and_hms(2026, 1, 1, 10, 0, 0).unwrap()
+            + chrono::Duration::milliseconds(250);
+        let delay = pacing.leased_tick_delay(Duration::from_millis(1_500), now);
+        assert_eq!(delay, Duration::from_millis(1_750), "due at 10:00:02");
+        let on_step = pacing.leased_tick_delay(Duration::from_millis(750), now);
+        assert_eq!(
+            on_step,
+            Duration::from_millis(750),
+            "already on a whole second"
+        );
+        let short = Pacing {
+            tick: Duration::from_secs(1),
+            ..Pacing::default()
+        };
+        assert_eq!(
+            short.leased_tick_delay(Duration::from_millis(20), now),
+            Duration::from_millis(50),
+            "a tenth of a short tick"
+        );
+    }
 
     #[test]
     fn ticks_spread_over_the_interval_and_stay_near_it() {

@@ -169,6 +169,13 @@ impl UserSync {
         if let Some(handle) = self.tick.take() {
             ctx.cancel_future(handle);
         }
+        let delay = if self.lease.is_some() {
+            self.deps
+                .pacing
+                .leased_tick_delay(delay, self.deps.clock.now())
+        } else {
+            delay
+        };
         self.tick = Some(ctx.run_later(delay, |act, ctx| act.start_cycle(Trigger::Tick, ctx)));
     }
 
