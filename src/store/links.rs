@@ -2,6 +2,8 @@
 //! user. The forward tree is keyed by Exchange id, the inverse by CRM id; both are written
 //! in one transaction so they never disagree.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
@@ -196,6 +198,25 @@ impl Store {
         }
     }
 
+    /// Which of `crm_ids` the user has a link to.
+    pub fn linked_crm_ids(
+        &self,
+        space: &SpaceId,
+        user: &UserId,
+        crm_ids: Vec<String>,
+    ) -> StoreResult<HashSet<String>> {
+        let mut linked = HashSet::new();
+        for id in crm_ids {
+            if self
+                .links_by_crm
+                .contains_key(user_item_key(space, user, &id))?
+            {
+                linked.insert(id);
+            }
+        }
+        Ok(linked)
+    }
+
     /// Removes the link of an Exchange contact, returning it.
     pub fn remove_link(
         &self,
@@ -270,6 +291,12 @@ mod tests {
         assert_eq!(
             store.link_by_crm_id(&space, &user, "crm1").unwrap(),
             Some(link("ex1", "crm1"))
+        );
+        assert_eq!(
+            store
+                .linked_crm_ids(&space, &user, vec!["crm1".into(), "crm9".into()])
+                .unwrap(),
+            HashSet::from(["crm1".to_owned()])
         );
         // ex1 now pairs with crm2: crm1 must no longer point at it.
         store.put_link(&space, &user, &link("ex1", "crm2")).unwrap();

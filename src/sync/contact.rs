@@ -195,48 +195,70 @@ impl FieldKey {
     }
 }
 
-/// The canonical contact. Values are trimmed and never empty: an absent value is `None`.
+/// The canonical contact. Values are trimmed and never empty: an absent value is `None`,
+/// and is left out of the stored JSON (link snapshots hold two contacts per link, most of
+/// whose fields are usually empty).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {
     /// Given name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub given_name: Option<String>,
     /// Middle name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub middle_name: Option<String>,
     /// Surname.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub surname: Option<String>,
     /// Honorific.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Job title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// Company.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// E-mail 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email1: Option<String>,
     /// E-mail 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email2: Option<String>,
     /// E-mail 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email3: Option<String>,
     /// Business phone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_phone: Option<String>,
     /// Mobile phone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile_phone: Option<String>,
     /// Home phone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub home_phone: Option<String>,
     /// Business phone 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_phone2: Option<String>,
     /// Home phone 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub home_phone2: Option<String>,
     /// Street.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
     /// City.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// State or province.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// Postal code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub postal_code: Option<String>,
     /// Country or region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// Notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
     /// Values of custom mappings, by canonical mapping name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -3,6 +3,7 @@
 //! results.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use reqwest::Method;
@@ -30,8 +31,9 @@ pub fn parse_time(value: &str) -> Option<DateTime<Utc>> {
 /// The contacts changed since a watermark.
 #[derive(Debug, Clone, Default)]
 pub struct ContactChanges {
-    /// Each changed contact once (latest revision), deleted ones with `is_deleted: true`.
-    pub contacts: Vec<Value>,
+    /// Each changed contact once (latest revision), deleted ones with `is_deleted: true`;
+    /// shared, so that the space's window answers its users without copying bodies.
+    pub contacts: Vec<Arc<Value>>,
     /// The newest `modified` seen.
     pub newest_modified: Option<DateTime<Utc>>,
     /// Pipeliner's clock when the first page was answered: every change after it has a
@@ -115,6 +117,7 @@ impl PipelinerClient {
             contacts: order
                 .into_iter()
                 .filter_map(|id| by_id.remove(&id))
+                .map(Arc::new)
                 .collect(),
             newest_modified: newest,
             server_time,

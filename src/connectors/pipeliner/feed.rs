@@ -10,6 +10,7 @@
 //! fetch of its own would have shown, only possibly older by at most the freshness.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::Value;
@@ -43,7 +44,7 @@ pub struct ChangeFeed {
 struct Held {
     modified: DateTime<Utc>,
     revision: i64,
-    body: Value,
+    body: Arc<Value>,
 }
 
 /// What the feed knows: every change with `modified` in `from ..= to`.
@@ -77,7 +78,7 @@ impl Window {
     }
 
     /// Adds a fetched contact, keeping the newer revision of one already held.
-    fn hold(&mut self, body: Value) -> Result<(), PipelinerError> {
+    fn hold(&mut self, body: Arc<Value>) -> Result<(), PipelinerError> {
         let Some(id) = body["id"].as_str().map(str::to_owned) else {
             return Err(PipelinerError::Malformed("a contact without an id".into()));
         };
@@ -135,7 +136,10 @@ impl Window {
         wanted.sort_by_key(|held| held.modified);
         ContactChanges {
             newest_modified: wanted.last().map(|held| held.modified),
-            contacts: wanted.into_iter().map(|held| held.body.clone()).collect(),
+            contacts: wanted
+                .into_iter()
+                .map(|held| Arc::clone(&held.body))
+                .collect(),
             server_time: Some(self.to),
         }
     }
@@ -214,12 +218,12 @@ mod tests {
         DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
     }
 
-    fn contact(id: &str, modified: DateTime<Utc>, revision: i64) -> Value {
-        json!({
+    fn contact(id: &str, modified: DateTime<Utc>, revision: i64) -> Arc<Value> {
+        Arc::new(json!({
             "id": id,
             "revision": revision,
             "modified": modified.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
-        })
+        }))
     }
 
     fn window(from: i64, to: i64) -> Window {
@@ -268,7 +272,10 @@ mod tests {
             2,
             "modified at or after the watermark"
         );
-        assert!(w.hold(json!({ "modified": "x" })).is_err(), "no id");
+        assert!(
+            w.hold(Arc::new(json!({ "modified": "x" }))).is_err(),
+            "no id"
+        );
     }
 
     #[test]

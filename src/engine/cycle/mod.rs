@@ -200,6 +200,16 @@ impl SyncCycle {
         )
         .await;
         let (mut exchange, mut crm) = (exchange?, crm?);
+        if !crm.foreign.is_empty() {
+            // Other users' contacts the user cannot see: only pairs the user has with
+            // them can be touched by their changes, so the rest never reach the planner
+            // (and a cycle that saw only those is quiet).
+            let (s, u, ids) = (space_id.clone(), user_id.clone(), crm.foreign_ids());
+            let linked = self
+                .on_store(move |st| st.linked_crm_ids(&s, &u, ids))
+                .await?;
+            crm.admit_linked(&linked, &mapping, &owner);
+        }
         // When the Exchange delta was last read: now, unless the subscription stood in.
         let exchange_read_at = (!trust_subscription).then_some(pulled_at);
         if is_quiet(&exchange.changes, &crm.changes, &state) {

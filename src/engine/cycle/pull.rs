@@ -1,7 +1,11 @@
 //! Pulling one cycle's changes from both sides and reading them into the planner's terms:
 //! a Graph delta round (a full enumeration when there is no link or it expired) and the
 //! Pipeliner contacts modified since the watermark (minus an overlap), each with what the
-//! listing proves.
+//! listing proves. Pipeliner contacts the user cannot see are set apart unread, since only
+//! those the user has a link to can matter to the cycle.
+
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
@@ -27,10 +31,36 @@ pub struct ExchangePull {
 
 /// The Pipeliner side of a cycle.
 pub struct CrmPull {
-    /// What changed.
+    /// What changed among the contacts the user can see.
     pub changes: SideChanges,
+    /// Changed contacts the user can neither see nor edit (another owner, no share, no
+    /// share mode), deleted ones included, as listed and not yet read: they are out of
+    /// scope for every setting, so they matter only where the user has a link to them
+    /// (see [`CrmPull::admit_linked`]). In a space of many users these are most of what
+    /// the shared window answers.
+    pub foreign: Vec<Arc<Value>>,
     /// The watermark to store once the cycle commits.
     pub watermark: Option<DateTime<Utc>>,
+}
+
+impl CrmPull {
+    /// The Pipeliner ids of the foreign contacts.
+    pub fn foreign_ids(&self) -> Vec<String> {
+        self.foreign
+            .iter()
+            .filter_map(|body| body["id"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Reads the foreign contacts whose ids are in `linked` into the changes (a pair that
+    /// left the user's scope, or whose Pipeliner side was deleted) and drops the rest.
+    pub fn admit_linked(&mut self, linked: &HashSet<String>, mapping: &Mapping, owner_id: &str) {
+        for body in std::mem::take(&mut self.foreign) {
+            if body["id"].as_str().is_some_and(|id| linked.contains(id)) {
+                read_crm(&mut self.changes, &body, mapping, owner_id);
+            }
+        }
+    }
 }
 
 impl ExchangePull {
@@ -125,6 +155,32 @@ pub fn access_of(contact: &Value, owner_id: &str, read: Access) -> Access {
     shared.min(by_mode)
 }
 
+/// Whether a listed Pipeliner contact is one the user has no access to at all; one
+/// without an id is read (and skipped with a warning) like any other.
+fn is_foreign(contact: &Value, owner_id: &str) -> bool {
+    let owned = contact["owner_id"].as_str() == Some(owner_id);
+    contact["id"].is_string()
+        && !owned
+        && access_of(contact, owner_id, Access::None) == Access::None
+}
+
+/// Reads one Pipeliner contact into `changes`, with the user's access to it.
+fn read_crm(changes: &mut SideChanges, value: &Value, mapping: &Mapping, owner_id: &str) {
+    match from_pipeliner(value, mapping, owner_id) {
+        Ok(read) => {
+            let change = match read.change {
+                Change::Upsert(mut upsert) => {
+                    upsert.access = access_of(value, owner_id, upsert.access);
+                    Change::Upsert(upsert)
+                }
+                delete => delete,
+            };
+            add(changes, change);
+        }
+        Err(e) => tracing::warn!(error = %e, "skipping an unreadable Pipeliner contact"),
+    }
+}
+
 /// The contacts modified since the watermark (all of them the first time). With `shared`
 /// (exsync's clock now and the age allowed), an incremental pull is answered from the
 /// space's shared window of recent changes when it is that fresh.
@@ -158,23 +214,17 @@ pub async fn pull_crm(
             Listing::Full
         },
     };
-    for value in &listed.contacts {
-        match from_pipeliner(value, mapping, owner_id) {
-            Ok(read) => {
-                let change = match read.change {
-                    Change::Upsert(mut upsert) => {
-                        upsert.access = access_of(value, owner_id, upsert.access);
-                        Change::Upsert(upsert)
-                    }
-                    delete => delete,
-                };
-                add(&mut changes, change);
-            }
-            Err(e) => tracing::warn!(error = %e, "skipping an unreadable Pipeliner contact"),
+    let mut foreign = Vec::new();
+    for value in listed.contacts {
+        if is_foreign(&value, owner_id) {
+            foreign.push(value);
+        } else {
+            read_crm(&mut changes, &value, mapping, owner_id);
         }
     }
     Ok(CrmPull {
         changes,
+        foreign,
         // The next pull starts from when this one ran on Pipeliner's clock, not from the
         // newest change: in a quiet space the overlap then holds nothing, instead of the
         // last burst of changes read again on every cycle.
@@ -186,6 +236,45 @@ pub async fn pull_crm(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn contacts_the_user_cannot_see_are_set_apart_until_a_link_admits_them() {
+        let me = "client-1";
+        let owned = json!({ "id": "own", "owner_id": me, "last_name": "Mine" });
+        let shared = json!({ "id": "shared", "owner_id": "x", "last_name": "Shared",
+            "sharing_clients": [{ "client_id": me, "role": 1 }] });
+        let open = json!({ "id": "open", "owner_id": "x", "share_mode": 3 });
+        let hidden = json!({ "id": "hidden", "owner_id": "x", "last_name": "Hidden" });
+        let gone = json!({ "id": "gone", "owner_id": "x", "is_deleted": true });
+        let no_id = json!({ "owner_id": "x" });
+        assert!(!is_foreign(&owned, me));
+        assert!(!is_foreign(&shared, me));
+        assert!(!is_foreign(&open, me));
+        assert!(is_foreign(&hidden, me));
+        assert!(is_foreign(&gone, me));
+        assert!(!is_foreign(&no_id, me), "read, and skipped with a warning");
+
+        let mut pull = CrmPull {
+            changes: SideChanges::none(),
+            foreign: vec![
+                Arc::new(hidden),
+                Arc::new(gone),
+                Arc::new(json!({ "id": "other", "owner_id": "x" })),
+            ],
+            watermark: None,
+        };
+        assert_eq!(pull.foreign_ids(), ["hidden", "gone", "other"]);
+        let linked = HashSet::from(["hidden".to_owned(), "gone".to_owned()]);
+        pull.admit_linked(&linked, &Mapping::default(), me);
+        assert!(pull.foreign.is_empty());
+        assert_eq!(pull.changes.deletes, ["gone"]);
+        let [upsert] = pull.changes.upserts.as_slice() else {
+            panic!("one upsert: {:?}", pull.changes.upserts);
+        };
+        assert_eq!(upsert.id, "hidden");
+        assert_eq!(upsert.access, Access::None);
+        assert_eq!(upsert.contact.surname.as_deref(), Some("Hidden"));
+    }
 
     #[test]
     fn access_comes_from_ownership_sharing_and_share_mode() {

@@ -21,7 +21,7 @@ async fn owned_and_accessible_preferences_choose_what_reaches_exchange() {
     let ann = rig.world.add_person("ann@acme.example");
     let bo = rig.world.add_person("bo@acme.example");
     let carl = rig.world.add_person("carl@acme.example");
-    rig.world.crm_create(
+    let ann_own = rig.world.crm_create(
         json!({ "owner_id": ann, "last_name": "Mine", "email1": "ann-own@example.com" }),
     );
     rig.world
@@ -78,6 +78,35 @@ async fn owned_and_accessible_preferences_choose_what_reaches_exchange() {
         2,
         "accessible: own and shared, never the hidden one"
     );
+
+    // Out of reach again: the share with bo ends and ann's contact goes to carl. Neither
+    // user can see the changed contact any more; their links to it still bring the change
+    // to the planner, and the Exchange copies go.
+    rig.world.crm_update(
+        &shared,
+        json!({ "sharing_clients": [{ "client_id": ann, "role": 1 }] }),
+    );
+    rig.world.crm_update(&ann_own, json!({ "owner_id": carl }));
+    rig.until(
+        "bo",
+        "the contact no longer shared leaves bo's folder",
+        || {
+            let bo_contacts = rig.world.exchange_contacts("bo@acme.example", "CRM");
+            !has(&bo_contacts, "shared@example.com") && has(&bo_contacts, "bo-own@example.com")
+        },
+    )
+    .await;
+    rig.until(
+        "ann",
+        "the contact given to carl leaves ann's folder",
+        || {
+            !has(
+                &rig.world.exchange_contacts("ann@acme.example", "CRM"),
+                "ann-own@example.com",
+            )
+        },
+    )
+    .await;
     rig.stop().await;
 }
 
