@@ -198,23 +198,37 @@ impl Store {
         }
     }
 
-    /// Which of `crm_ids` the user has a link to.
+    /// Which of `crm_ids` the user has a link to. A user with fewer links than ids asked
+    /// about is answered from one scan of their links, any other by one lookup per id.
     pub fn linked_crm_ids(
         &self,
         space: &SpaceId,
         user: &UserId,
         crm_ids: Vec<String>,
     ) -> StoreResult<HashSet<String>> {
-        let mut linked = HashSet::new();
-        for id in crm_ids {
-            if self
-                .links_by_crm
-                .contains_key(user_item_key(space, user, &id))?
-            {
-                linked.insert(id);
+        let asked: HashSet<String> = crm_ids.into_iter().collect();
+        let mut users_links = Vec::new();
+        for key in self.links_by_crm.scan_prefix(user_key(space, user)).keys() {
+            if users_links.len() == asked.len() {
+                // As many links as ids: looking each id up is no dearer than reading on.
+                let mut linked = HashSet::new();
+                for id in asked {
+                    if self
+                        .links_by_crm
+                        .contains_key(user_item_key(space, user, &id))?
+                    {
+                        linked.insert(id);
+                    }
+                }
+                return Ok(linked);
             }
+            users_links.push(key?);
         }
-        Ok(linked)
+        Ok(users_links
+            .iter()
+            .filter_map(|key| parse_user_item_key(key))
+            .filter(|id| asked.contains(id))
+            .collect())
     }
 
     /// Removes the link of an Exchange contact, returning it.
@@ -292,12 +306,6 @@ mod tests {
             store.link_by_crm_id(&space, &user, "crm1").unwrap(),
             Some(link("ex1", "crm1"))
         );
-        assert_eq!(
-            store
-                .linked_crm_ids(&space, &user, vec!["crm1".into(), "crm9".into()])
-                .unwrap(),
-            HashSet::from(["crm1".to_owned()])
-        );
         // ex1 now pairs with crm2: crm1 must no longer point at it.
         store.put_link(&space, &user, &link("ex1", "crm2")).unwrap();
         assert_eq!(store.link_by_crm_id(&space, &user, "crm1").unwrap(), None);
@@ -313,6 +321,32 @@ mod tests {
         );
         assert!(store.remove_link(&space, &user, "ex2").unwrap().is_some());
         assert_eq!(store.link_by_crm_id(&space, &user, "crm2").unwrap(), None);
+    }
+
+    #[test]
+    fn linked_crm_ids_answer_by_scan_or_by_lookup_alike() {
+        let (_dir, store) = test_store();
+        let space = SpaceId::parse("acme").unwrap();
+        let jane = UserId::parse("jane").unwrap();
+        let joe = UserId::parse("joe").unwrap();
+        for i in 0..3 {
+            store
+                .put_link(&space, &jane, &link(&format!("ex{i}"), &format!("c{i}")))
+                .unwrap();
+        }
+        store.put_link(&space, &joe, &link("exj", "cj")).unwrap();
+        let ask = |ids: &[&str]| {
+            store
+                .linked_crm_ids(&space, &jane, ids.iter().map(|s| s.to_string()).collect())
+                .unwrap()
+        };
+        let set = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<HashSet<_>>();
+        // Fewer ids than links: looked up one by one.
+        assert_eq!(ask(&["c1"]), set(&["c1"]));
+        assert_eq!(ask(&["cj"]), set(&[]), "joe's link is not jane's");
+        // More ids than links: one scan of jane's links.
+        assert_eq!(ask(&["c0", "c2", "cj", "x", "y"]), set(&["c0", "c2"]));
+        assert_eq!(ask(&[]), set(&[]));
     }
 
     #[test]
