@@ -111,8 +111,21 @@ pub fn settings(sync_type: &str, delete_protection: bool, folder: Value) -> Valu
 
 impl Rig {
     /// Waits until `check` holds; on time-out panics with `user`'s status and journal.
-    pub async fn until<F: FnMut() -> bool>(&self, user: &str, what: &str, mut check: F) {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
+    pub async fn until<F: FnMut() -> bool>(&self, user: &str, what: &str, check: F) {
+        self.until_within(user, what, PATIENCE, check).await
+    }
+
+    /// [`Rig::until`] with a patience of its own, for runs whose injected faults fail
+    /// whole cycles: each consecutive failure doubles the wait before the next cycle
+    /// (1, 2, 4, 8, 16 s), so on a loaded machine convergence can take several failures.
+    pub async fn until_within<F: FnMut() -> bool>(
+        &self,
+        user: &str,
+        what: &str,
+        patience: Duration,
+        mut check: F,
+    ) {
+        let deadline = tokio::time::Instant::now() + patience;
         while !check() {
             if tokio::time::Instant::now() >= deadline {
                 panic!(
