@@ -69,7 +69,8 @@ pub struct LinkView {
 /// A page of links.
 #[derive(Serialize, ToSchema)]
 pub struct LinkPage {
-    /// The links, ordered by Exchange id.
+    /// The links, in a stable order (grouped by a hash of the Exchange id, then by Exchange
+    /// id), so that pages follow each other without gaps or repeats.
     pub items: Vec<LinkView>,
     /// Pass as `after` for the next page; absent on the last page.
     pub next: Option<String>,

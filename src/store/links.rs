@@ -1,19 +1,20 @@
 //! Contact links: which Exchange contact is paired with which Pipeliner contact, for a
-//! user. The forward tree is keyed by Exchange id, the inverse by CRM id; both are written
-//! in one transaction so they never disagree.
+//! user. Stored in buckets (see [`super::link_buckets`]): forward by Exchange id, inverse
+//! by CRM id, both written in one transaction so they never disagree.
 
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::Transactional;
 
-use super::codec::{decode, encode, parse_user_item_key, user_item_key, user_key, Versioned};
+use super::codec::{decode, user_key, Versioned};
 use super::error::{StoreError, StoreResult};
+use super::link_buckets::{
+    bucket_key, bucket_of, parse_bucket_key, BucketSet, ForwardBucket, InverseBucket,
+};
 use super::Store;
 use crate::ids::{SpaceId, UserId};
-
 /// A pair of contacts kept in sync.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinkRecord {
@@ -69,28 +70,6 @@ impl Versioned for LinkRecord {
     const VERSION: u8 = 1;
 }
 
-type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
-
-fn abort(err: StoreError) -> ConflictableTransactionError<StoreError> {
-    ConflictableTransactionError::Abort(err)
-}
-
-/// Removes the forward entry at `forward_key` and its inverse, inside a transaction.
-fn unlink_forward(
-    forward: &TransactionalTree,
-    inverse: &TransactionalTree,
-    space: &SpaceId,
-    user: &UserId,
-    forward_key: &[u8],
-) -> TxResult<Option<LinkRecord>> {
-    let Some(bytes) = forward.remove(forward_key)? else {
-        return Ok(None);
-    };
-    let old: LinkRecord = decode(&bytes).map_err(abort)?;
-    inverse.remove(user_item_key(space, user, &old.crm_id))?;
-    Ok(Some(old))
-}
-
 /// One change to a user's links; a cycle's changes are applied together.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LinkOp {
@@ -98,34 +77,6 @@ pub enum LinkOp {
     Put(LinkRecord),
     /// Remove the link of this Exchange contact, if any.
     Remove(String),
-}
-
-/// Stores `link` (already encoded) inside a transaction, unlinking whatever either of its
-/// contacts was paired with before.
-fn put_in(
-    forward: &TransactionalTree,
-    inverse: &TransactionalTree,
-    space: &SpaceId,
-    user: &UserId,
-    link: &LinkRecord,
-    encoded: &[u8],
-) -> TxResult<()> {
-    let forward_key = user_item_key(space, user, &link.exchange_id);
-    let inverse_key = user_item_key(space, user, &link.crm_id);
-    unlink_forward(forward, inverse, space, user, &forward_key)?;
-    if let Some(other) = inverse.get(&inverse_key)? {
-        let other = String::from_utf8_lossy(&other).into_owned();
-        unlink_forward(
-            forward,
-            inverse,
-            space,
-            user,
-            &user_item_key(space, user, &other),
-        )?;
-    }
-    forward.insert(forward_key.as_slice(), encoded)?;
-    inverse.insert(inverse_key.as_slice(), link.exchange_id.as_bytes())?;
-    Ok(())
 }
 
 impl Store {
@@ -139,7 +90,7 @@ impl Store {
     }
 
     /// Applies `ops` in order, all in one transaction: both indexes change together, and
-    /// a cycle that links thousands of pairs pays for one transaction, not thousands.
+    /// a cycle that links thousands of pairs rewrites each bucket it touches once.
     pub fn apply_link_ops(
         &self,
         space: &SpaceId,
@@ -149,27 +100,36 @@ impl Store {
         if ops.is_empty() {
             return Ok(());
         }
-        let encoded = ops
-            .iter()
-            .map(|op| match op {
-                LinkOp::Put(link) => encode(link),
-                LinkOp::Remove(_) => Ok(Vec::new()),
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        (self.links_by_exchange.raw(), &self.links_by_crm)
+        (&self.link_buckets_by_exchange, &self.link_buckets_by_crm)
             .transaction(|(forward, inverse)| {
-                for (op, bytes) in ops.iter().zip(&encoded) {
+                let mut buckets = BucketSet::new(forward, inverse, space, user);
+                for op in ops {
                     match op {
-                        LinkOp::Put(link) => put_in(forward, inverse, space, user, link, bytes)?,
+                        LinkOp::Put(link) => buckets.put(link.clone())?,
                         LinkOp::Remove(exchange_id) => {
-                            let key = user_item_key(space, user, exchange_id);
-                            unlink_forward(forward, inverse, space, user, &key)?;
+                            buckets.unlink_exchange(exchange_id)?;
                         }
                     }
                 }
-                Ok(())
+                buckets.write()
             })
             .map_err(StoreError::from)
+    }
+
+    /// The links of one forward bucket.
+    fn forward_bucket(
+        &self,
+        space: &SpaceId,
+        user: &UserId,
+        bucket: u16,
+    ) -> StoreResult<Vec<LinkRecord>> {
+        match self
+            .link_buckets_by_exchange
+            .get(bucket_key(space, user, bucket))?
+        {
+            Some(bytes) => Ok(decode::<ForwardBucket>(&bytes)?.0),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// The link of an Exchange contact.
@@ -179,8 +139,10 @@ impl Store {
         user: &UserId,
         exchange_id: &str,
     ) -> StoreResult<Option<LinkRecord>> {
-        self.links_by_exchange
-            .get(&user_item_key(space, user, exchange_id))
+        Ok(self
+            .forward_bucket(space, user, bucket_of(exchange_id))?
+            .into_iter()
+            .find(|link| link.exchange_id == exchange_id))
     }
 
     /// The link of a Pipeliner contact.
@@ -190,45 +152,66 @@ impl Store {
         user: &UserId,
         crm_id: &str,
     ) -> StoreResult<Option<LinkRecord>> {
-        match self.links_by_crm.get(user_item_key(space, user, crm_id))? {
-            Some(exchange_id) => {
-                self.link_by_exchange_id(space, user, &String::from_utf8_lossy(&exchange_id))
-            }
+        let key = bucket_key(space, user, bucket_of(crm_id));
+        let Some(bytes) = self.link_buckets_by_crm.get(key)? else {
+            return Ok(None);
+        };
+        match decode::<InverseBucket>(&bytes)?.0.remove(crm_id) {
+            Some(exchange_id) => self.link_by_exchange_id(space, user, &exchange_id),
             None => Ok(None),
         }
     }
 
-    /// Which of `crm_ids` the user has a link to. A user with fewer links than ids asked
-    /// about is answered from one scan of their links, any other by one lookup per id.
+    /// Which of `crm_ids` the user has a link to. The inverse buckets the ids fall in are
+    /// read once each: by one scan of the user's buckets when they hold fewer buckets than
+    /// that, by one lookup per bucket otherwise.
     pub fn linked_crm_ids(
         &self,
         space: &SpaceId,
         user: &UserId,
         crm_ids: Vec<String>,
     ) -> StoreResult<HashSet<String>> {
-        let asked: HashSet<String> = crm_ids.into_iter().collect();
-        let mut users_links = Vec::new();
-        for key in self.links_by_crm.scan_prefix(user_key(space, user)).keys() {
-            if users_links.len() == asked.len() {
-                // As many links as ids: looking each id up is no dearer than reading on.
-                let mut linked = HashSet::new();
-                for id in asked {
-                    if self
-                        .links_by_crm
-                        .contains_key(user_item_key(space, user, &id))?
-                    {
-                        linked.insert(id);
+        let mut asked: std::collections::BTreeMap<u16, Vec<String>> = Default::default();
+        for id in crm_ids {
+            asked.entry(bucket_of(&id)).or_default().push(id);
+        }
+        let mut stored: Vec<(u16, sled::IVec)> = Vec::new();
+        let mut scan = self.link_buckets_by_crm.scan_prefix(user_key(space, user));
+        let complete = loop {
+            if stored.len() == asked.len() {
+                break scan.next().is_none();
+            }
+            match scan.next() {
+                None => break true,
+                Some(entry) => {
+                    let (key, bytes) = entry?;
+                    if let Some(bucket) = parse_bucket_key(&key) {
+                        stored.push((bucket, bytes));
                     }
                 }
-                return Ok(linked);
             }
-            users_links.push(key?);
+        };
+        if !complete {
+            // As many buckets as asked about: looking each up is no dearer than reading on.
+            stored.clear();
+            for &bucket in asked.keys() {
+                if let Some(bytes) = self
+                    .link_buckets_by_crm
+                    .get(bucket_key(space, user, bucket))?
+                {
+                    stored.push((bucket, bytes));
+                }
+            }
         }
-        Ok(users_links
-            .iter()
-            .filter_map(|key| parse_user_item_key(key))
-            .filter(|id| asked.contains(id))
-            .collect())
+        let mut linked = HashSet::new();
+        for (bucket, bytes) in stored {
+            let Some(ids) = asked.remove(&bucket) else {
+                continue;
+            };
+            let map = decode::<InverseBucket>(&bytes)?.0;
+            linked.extend(ids.into_iter().filter(|id| map.contains_key(id)));
+        }
+        Ok(linked)
     }
 
     /// Removes the link of an Exchange contact, returning it.
@@ -238,15 +221,31 @@ impl Store {
         user: &UserId,
         exchange_id: &str,
     ) -> StoreResult<Option<LinkRecord>> {
-        let forward_key = user_item_key(space, user, exchange_id);
-        (self.links_by_exchange.raw(), &self.links_by_crm)
+        (&self.link_buckets_by_exchange, &self.link_buckets_by_crm)
             .transaction(|(forward, inverse)| {
-                unlink_forward(forward, inverse, space, user, &forward_key)
+                let mut buckets = BucketSet::new(forward, inverse, space, user);
+                let removed = buckets.unlink_exchange(exchange_id)?;
+                buckets.write()?;
+                Ok(removed)
             })
             .map_err(StoreError::from)
     }
 
-    /// Up to `limit` links of a user ordered by Exchange id, after the Exchange id `after`.
+    /// Every link of a user, bucket by bucket.
+    pub fn all_links(&self, space: &SpaceId, user: &UserId) -> StoreResult<Vec<LinkRecord>> {
+        let mut links = Vec::new();
+        for entry in self
+            .link_buckets_by_exchange
+            .scan_prefix(user_key(space, user))
+        {
+            let (_, bytes) = entry?;
+            links.extend(decode::<ForwardBucket>(&bytes)?.0);
+        }
+        Ok(links)
+    }
+
+    /// Up to `limit` links of a user after the link of the Exchange id `after`, in a
+    /// stable order: by bucket, then by Exchange id within a bucket.
     pub fn links(
         &self,
         space: &SpaceId,
@@ -254,13 +253,30 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> StoreResult<Vec<LinkRecord>> {
-        let after_key = after.map(|id| user_item_key(space, user, id));
-        Ok(self
-            .links_by_exchange
-            .page(&user_key(space, user), after_key.as_deref(), limit)?
-            .into_iter()
-            .map(|(_, link)| link)
-            .collect())
+        let prefix = user_key(space, user);
+        let first_bucket = after.map_or(0, bucket_of);
+        let mut page = Vec::new();
+        for entry in self
+            .link_buckets_by_exchange
+            .range(bucket_key(space, user, first_bucket)..)
+        {
+            let (key, bytes) = entry?;
+            if !key.starts_with(&prefix) || page.len() >= limit {
+                break;
+            }
+            let in_first = parse_bucket_key(&key) == Some(first_bucket);
+            let links = decode::<ForwardBucket>(&bytes)?.0;
+            page.extend(
+                links
+                    .into_iter()
+                    .filter(|link| match after {
+                        Some(after) if in_first => link.exchange_id.as_str() > after,
+                        _ => true,
+                    })
+                    .take(limit - page.len()),
+            );
+        }
+        Ok(page)
     }
 
     /// Removes every link of a user (their contacts are not touched).
@@ -268,17 +284,28 @@ impl Store {
         self.remove_links_of(space, user)
     }
 
-    /// Removes every link of a user.
+    /// Removes every link of a user, both indexes in one transaction.
     pub(super) fn remove_links_of(&self, space: &SpaceId, user: &UserId) -> StoreResult<()> {
-        for key in self
-            .links_by_exchange
-            .keys_with_prefix(&user_key(space, user))?
-        {
-            if let Some(exchange_id) = parse_user_item_key(&key) {
-                self.remove_link(space, user, &exchange_id)?;
-            }
-        }
-        Ok(())
+        let prefix = user_key(space, user);
+        let keys = |tree: &sled::Tree| -> StoreResult<Vec<sled::IVec>> {
+            tree.scan_prefix(&prefix)
+                .keys()
+                .map(|k| k.map_err(StoreError::from))
+                .collect()
+        };
+        let forward_keys = keys(&self.link_buckets_by_exchange)?;
+        let inverse_keys = keys(&self.link_buckets_by_crm)?;
+        (&self.link_buckets_by_exchange, &self.link_buckets_by_crm)
+            .transaction(|(forward, inverse)| {
+                for key in &forward_keys {
+                    forward.remove(key)?;
+                }
+                for key in &inverse_keys {
+                    inverse.remove(key)?;
+                }
+                Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(StoreError::from)
     }
 }
 
@@ -361,17 +388,74 @@ mod tests {
                 .unwrap();
         }
         store.put_link(&space, &joe, &link("exj", "cj")).unwrap();
-        let first = store.links(&space, &jane, None, 2).unwrap();
-        assert_eq!(first.len(), 2);
-        let rest = store.links(&space, &jane, Some("ex1"), 10).unwrap();
-        assert_eq!(
-            rest.iter()
-                .map(|l| l.exchange_id.as_str())
-                .collect::<Vec<_>>(),
-            ["ex2", "ex3", "ex4"]
-        );
+        // Pages of two follow each other without gaps or repeats, in a stable order.
+        let mut seen: Vec<String> = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = store.links(&space, &jane, after.as_deref(), 2).unwrap();
+            assert!(page.len() <= 2);
+            if page.is_empty() {
+                break;
+            }
+            after = page.last().map(|l| l.exchange_id.clone());
+            seen.extend(page.into_iter().map(|l| l.exchange_id));
+        }
+        let all: Vec<String> = store
+            .all_links(&space, &jane)
+            .unwrap()
+            .into_iter()
+            .map(|l| l.exchange_id)
+            .collect();
+        assert_eq!(seen, all, "paging walks the same order as reading them all");
+        let mut sorted = seen.clone();
+        sorted.sort();
+        assert_eq!(sorted, ["ex0", "ex1", "ex2", "ex3", "ex4"]);
         store.remove_links_of(&space, &jane).unwrap();
         assert!(store.links(&space, &jane, None, 10).unwrap().is_empty());
         assert_eq!(store.links(&space, &joe, None, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn thousands_of_links_in_one_batch_keep_both_indexes_in_step() {
+        let (_dir, store) = test_store();
+        let space = SpaceId::parse("acme").unwrap();
+        let jane = UserId::parse("jane").unwrap();
+        let ops: Vec<LinkOp> = (0..3000)
+            .map(|i| LinkOp::Put(link(&format!("ex{i}"), &format!("c{i}"))))
+            .collect();
+        store.apply_link_ops(&space, &jane, &ops).unwrap();
+        assert_eq!(store.all_links(&space, &jane).unwrap().len(), 3000);
+        // In one batch: ex0 takes c1 (ex1 loses its link), ex2 goes, ex3 is relinked.
+        store
+            .apply_link_ops(
+                &space,
+                &jane,
+                &[
+                    LinkOp::Put(link("ex0", "c1")),
+                    LinkOp::Remove("ex2".into()),
+                    LinkOp::Put(link("ex3", "c3-new")),
+                ],
+            )
+            .unwrap();
+        assert_eq!(store.all_links(&space, &jane).unwrap().len(), 2998);
+        assert_eq!(
+            store.link_by_crm_id(&space, &jane, "c1").unwrap(),
+            Some(link("ex0", "c1"))
+        );
+        for gone in ["c0", "c2", "c3"] {
+            assert_eq!(store.link_by_crm_id(&space, &jane, gone).unwrap(), None);
+        }
+        assert_eq!(
+            store.link_by_exchange_id(&space, &jane, "ex1").unwrap(),
+            None
+        );
+        assert_eq!(
+            store.link_by_exchange_id(&space, &jane, "ex3").unwrap(),
+            Some(link("ex3", "c3-new"))
+        );
+        assert_eq!(
+            store.link_by_crm_id(&space, &jane, "c2999").unwrap(),
+            Some(link("ex2999", "c2999"))
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! Persistence on sled: one tree per concern, typed keys (see [`codec`]), versioned
 //! values, secrets sealed with the master key (see [`crypto`]).
 //!
-//! Trees: `spaces_by_id`, `users_by_space_user`, `links_by_exchange_id` and its inverse
-//! `links_by_crm_id`, `journal_by_user_seq`, `api_tokens_by_hash`, `subscriptions_by_id`,
+//! Trees: `spaces_by_id`, `users_by_space_user`, `link_buckets_by_exchange_id` and its
+//! inverse `link_buckets_by_crm_id` (see [`link_buckets`]), `journal_by_user_seq`, `api_tokens_by_hash`, `subscriptions_by_id`,
 //! `space_hooks_by_space`, `sync_state_by_user`, and `meta` (schema version, master-key
 //! check). All calls are blocking; async callers run them on a blocking thread.
 
@@ -11,7 +11,9 @@ pub mod crypto;
 mod error;
 pub mod hooks;
 pub mod journal;
+pub mod link_buckets;
 pub mod links;
+mod migrate;
 pub mod spaces;
 pub mod sync_state;
 pub mod tokens;
@@ -27,15 +29,15 @@ pub use error::{StoreError, StoreResult};
 use crypto::{Cipher, SealedSecret};
 use hooks::{SpaceHookRecord, SubscriptionRecord};
 use journal::JournalEvent;
-use links::LinkRecord;
 use spaces::SpaceRecord;
 use sync_state::UserSyncState;
 use tokens::TokenRecord;
 use tree::TypedTree;
 use users::UserRecord;
 
-/// The schema version this binary writes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema version this binary writes. Version 1 stored one sled entry per link and
+/// index; version 2 stores links in buckets ([`link_buckets`]).
+pub const SCHEMA_VERSION: u32 = 2;
 /// How many journal events are kept per user by default.
 pub const DEFAULT_JOURNAL_LIMIT: usize = 1000;
 
@@ -52,8 +54,8 @@ pub struct Store {
     meta: sled::Tree,
     spaces: TypedTree<SpaceRecord>,
     users: TypedTree<UserRecord>,
-    links_by_exchange: TypedTree<LinkRecord>,
-    links_by_crm: sled::Tree,
+    link_buckets_by_exchange: sled::Tree,
+    link_buckets_by_crm: sled::Tree,
     journal: TypedTree<JournalEvent>,
     tokens: TypedTree<TokenRecord>,
     subscriptions: TypedTree<SubscriptionRecord>,
@@ -141,8 +143,8 @@ impl Store {
             meta: db.open_tree("meta")?,
             spaces: TypedTree::open(&db, "spaces_by_id")?,
             users: TypedTree::open(&db, "users_by_space_user")?,
-            links_by_exchange: TypedTree::open(&db, "links_by_exchange_id")?,
-            links_by_crm: db.open_tree("links_by_crm_id")?,
+            link_buckets_by_exchange: db.open_tree("link_buckets_by_exchange_id")?,
+            link_buckets_by_crm: db.open_tree("link_buckets_by_crm_id")?,
             journal: TypedTree::open(&db, "journal_by_user_seq")?,
             tokens: TypedTree::open(&db, "api_tokens_by_hash")?,
             subscriptions: TypedTree::open(&db, "subscriptions_by_id")?,
@@ -162,8 +164,7 @@ impl Store {
     fn check_schema(&self) -> StoreResult<()> {
         match self.meta.get(SCHEMA_VERSION_KEY)? {
             None => {
-                self.meta
-                    .insert(SCHEMA_VERSION_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+                self.write_schema_version()?;
                 Ok(())
             }
             Some(bytes) => {
@@ -179,7 +180,7 @@ impl Store {
                         supported: SCHEMA_VERSION,
                     });
                 }
-                Ok(())
+                self.migrate_from(found)
             }
         }
     }

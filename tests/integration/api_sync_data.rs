@@ -142,15 +142,31 @@ async fn links_and_events_come_in_pages() {
     let server = server_with(UserState::Paused, 5, 7).await;
     let (status, first) = server.get(&format!("{JANE}/links?limit=2")).await;
     assert_eq!(status, StatusCode::OK, "{first}");
-    assert_eq!(first["items"].as_array().unwrap().len(), 2);
-    assert_eq!(first["items"][0]["exchange_id"], "ex000");
-    assert_eq!(first["items"][0]["name"], "Ada");
-    assert_eq!(first["next"], "ex001");
+    let first_items = first["items"].as_array().unwrap();
+    assert_eq!(first_items.len(), 2);
+    assert_eq!(first_items[0]["name"], "Ada");
+    let next = first["next"].as_str().unwrap().to_owned();
+    assert_eq!(
+        next, first_items[1]["exchange_id"],
+        "next names the last link"
+    );
     let (_, rest) = server
-        .get(&format!("{JANE}/links?after=ex001&limit=10"))
+        .get(&format!("{JANE}/links?after={next}&limit=10"))
         .await;
-    assert_eq!(rest["items"].as_array().unwrap().len(), 3);
+    let rest_items = rest["items"].as_array().unwrap();
+    assert_eq!(rest_items.len(), 3);
     assert!(rest["next"].is_null());
+    let mut ids: Vec<&str> = first_items
+        .iter()
+        .chain(rest_items)
+        .map(|link| link["exchange_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        ["ex000", "ex001", "ex002", "ex003", "ex004"],
+        "the pages hold every link once"
+    );
 
     let (_, events) = server.get(&format!("{JANE}/events?limit=4")).await;
     assert_eq!(events["items"].as_array().unwrap().len(), 4);

@@ -30,22 +30,23 @@ impl GraphClient {
             let page = self
                 .send(mailbox, Method::GET, &next, None, Replay::Safe)
                 .await?;
-            let values = page.body["value"]
-                .as_array()
-                .ok_or_else(|| GraphError::Malformed("a delta page without value".into()))?;
+            let mut body = page.body;
+            let serde_json::Value::Array(values) = body["value"].take() else {
+                return Err(GraphError::Malformed("a delta page without value".into()));
+            };
             for value in values {
                 let id = value["id"]
                     .as_str()
                     .ok_or_else(|| GraphError::Malformed("a delta entry without id".into()))?;
                 if value.get("@removed").is_some() {
                     items.push(DeltaItem::Removed { id: id.to_owned() });
-                } else if let Some(contact) = GraphContact::from_json(value.clone()) {
+                } else if let Some(contact) = GraphContact::from_json(value) {
                     items.push(DeltaItem::Upsert(contact));
                 }
             }
-            if let Some(link) = page.body["@odata.nextLink"].as_str() {
+            if let Some(link) = body["@odata.nextLink"].as_str() {
                 next = link.to_owned();
-            } else if let Some(link) = page.body["@odata.deltaLink"].as_str() {
+            } else if let Some(link) = body["@odata.deltaLink"].as_str() {
                 return Ok(DeltaRound {
                     items,
                     delta_link: link.to_owned(),

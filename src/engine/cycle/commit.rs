@@ -39,17 +39,11 @@ pub fn to_link(record: LinkRecord) -> Link {
 
 /// Every link of a user, in the planner's form.
 pub fn load_links(store: &Store, space: &SpaceId, user: &UserId) -> StoreResult<Vec<Link>> {
-    let mut links = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = store.links(space, user, after.as_deref(), 1000)?;
-        let done = page.len() < 1000;
-        after = page.last().map(|l| l.exchange_id.clone());
-        links.extend(page.into_iter().map(to_link));
-        if done {
-            return Ok(links);
-        }
-    }
+    Ok(store
+        .all_links(space, user)?
+        .into_iter()
+        .map(to_link)
+        .collect())
 }
 
 /// The outcome of committing.
@@ -133,7 +127,10 @@ pub fn commit(
                 ..
             } => {
                 if let (Some(xid), Some(cid)) = (resolve(x, &created), resolve(c, &created)) {
-                    ops.push(link_op(xid, cid, snapshot.clone(), None, None, now));
+                    // The versions this cycle's writes produced: reading the records
+                    // back then shows them unchanged.
+                    let (xv, cv) = (version(exchange, &xid, &None), version(crm, &cid, &None));
+                    ops.push(link_op(xid, cid, snapshot.clone(), xv, cv, now));
                     resolved.extend(resolves.clone());
                     resolved.extend(created_by(x).into_iter().chain(created_by(c)));
                 }
@@ -147,8 +144,9 @@ pub fn commit(
                 ..
             } => {
                 if let (Some(xid), Some(cid)) = (resolve(x, &created), resolve(c, &created)) {
+                    let (xv, cv) = (version(exchange, &xid, &None), version(crm, &cid, &None));
                     ops.push(LinkOp::Remove(old_exchange_id.clone()));
-                    ops.push(link_op(xid, cid, snapshot.clone(), None, None, now));
+                    ops.push(link_op(xid, cid, snapshot.clone(), xv, cv, now));
                     resolved.extend(resolves.clone());
                     resolved.extend(created_by(x).into_iter().chain(created_by(c)));
                 }

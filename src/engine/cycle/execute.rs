@@ -39,7 +39,7 @@ pub struct Executed {
     pub pair_ok: HashMap<PairKey, bool>,
     /// Records created, by intent.
     pub created: HashMap<IntentId, String>,
-    /// New versions of updated records, by id.
+    /// New versions of created and updated records, by id.
     pub versions: HashMap<String, String>,
     /// Writes refused for good, with the record and reason.
     pub refused: Vec<(Side, String, String)>,
@@ -55,8 +55,17 @@ impl Executed {
         let entry = self.pair_ok.entry(action.pair()).or_insert(true);
         *entry &= ok;
         match (action, result) {
-            (Action::Create { intent, .. }, WriteResult::Done { id: Some(id), .. }) => {
+            (
+                Action::Create { intent, .. },
+                WriteResult::Done {
+                    id: Some(id),
+                    version,
+                },
+            ) => {
                 self.counts.created += 1;
+                if let Some(version) = version {
+                    self.versions.insert(id.clone(), version);
+                }
                 self.created.insert(intent.clone(), id);
             }
             (Action::Update { id, .. }, WriteResult::Done { version, .. }) => {
