@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 use super::error::from_status;
 use super::models::BatchRequest;
@@ -18,17 +20,85 @@ pub const MAX_BATCH: usize = 20;
 /// How many times throttled sub-requests are sent again.
 const MAX_THROTTLED_ROUNDS: usize = 5;
 
-/// The result of one batched request: its JSON body, or the error it got.
-pub type BatchResult = Result<Value, GraphError>;
+/// What a batched request that succeeded answered with: the record's id and change key.
+/// The rest of its body (a created contact comes back whole) is skipped unread.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct BatchBody {
+    /// The record's id, when the answer carries one.
+    pub id: Option<String>,
+    /// The record's new change key, when the answer carries one.
+    #[serde(rename = "changeKey")]
+    pub change_key: Option<String>,
+}
 
-fn retry_after_of(response: &Value) -> Option<Duration> {
-    let headers = response.get("headers")?.as_object()?;
-    let value = headers
+/// The result of one batched request: the members of its body exsync reads, or the error
+/// it got.
+pub type BatchResult = Result<BatchBody, GraphError>;
+
+/// One sub-request as sent.
+#[derive(Serialize)]
+struct OutgoingRequest<'a> {
+    id: &'a str,
+    method: &'a str,
+    url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headers: Option<JsonContent>,
+}
+
+/// The `Content-Type` header of a sub-request with a body.
+#[derive(Serialize)]
+struct JsonContent {
+    #[serde(rename = "Content-Type")]
+    content_type: &'static str,
+}
+
+/// A `$batch` request body.
+#[derive(Serialize)]
+struct OutgoingBatch<'a> {
+    requests: Vec<OutgoingRequest<'a>>,
+}
+
+/// A `$batch` answer; each sub-answer's body is kept as raw JSON until its status says
+/// how to read it.
+#[derive(Default, Deserialize)]
+struct BatchAnswer {
+    responses: Option<Vec<SubAnswer>>,
+}
+
+#[derive(Deserialize)]
+struct SubAnswer {
+    id: Option<String>,
+    #[serde(default)]
+    status: u16,
+    #[serde(default)]
+    headers: Option<Map<String, Value>>,
+    body: Option<Box<RawValue>>,
+}
+
+fn retry_after_of(headers: Option<&Map<String, Value>>) -> Option<Duration> {
+    let value = headers?
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))?
         .1
         .as_str()?;
     parse_retry_after(reqwest::header::HeaderValue::from_str(value).ok().as_ref())
+}
+
+/// The result of a sub-answer with `status`.
+fn sub_result(status: u16, body: Option<&RawValue>, retry_after: Option<Duration>) -> BatchResult {
+    if (200..300).contains(&status) {
+        // A body that is not an object carries no id: the caller sees the write done
+        // without one.
+        return Ok(body
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .unwrap_or_default());
+    }
+    let body = body
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or(Value::Null);
+    Err(from_status(status, &body, retry_after))
 }
 
 impl GraphClient {
@@ -54,20 +124,24 @@ impl GraphClient {
     ) -> Result<(), GraphError> {
         let mut pending: Vec<&BatchRequest> = chunk.iter().collect();
         for round in 0..=MAX_THROTTLED_ROUNDS {
-            let body = json!({
-                "requests": pending.iter().map(|r| {
-                    let mut item = json!({ "id": r.id, "method": r.method.as_str(), "url": r.url });
-                    if let Some(body) = &r.body {
-                        item["body"] = body.clone();
-                        item["headers"] = json!({ "Content-Type": "application/json" });
-                    }
-                    item
-                }).collect::<Vec<_>>()
-            });
+            let body = OutgoingBatch {
+                requests: pending
+                    .iter()
+                    .map(|r| OutgoingRequest {
+                        id: &r.id,
+                        method: r.method.as_str(),
+                        url: &r.url,
+                        body: r.body.as_ref(),
+                        headers: r.body.as_ref().map(|_| JsonContent {
+                            content_type: "application/json",
+                        }),
+                    })
+                    .collect(),
+            };
             // A batch mixes creates with other writes: resend it only when Graph did not
             // run it at all.
-            let answer = self
-                .send_costing(
+            let (_, answer): (_, BatchAnswer) = self
+                .send_costing_as(
                     mailbox,
                     pending.len() as u32,
                     Method::POST,
@@ -76,8 +150,7 @@ impl GraphClient {
                     Replay::OnlyIfThrottled,
                 )
                 .await?;
-            let mut body = answer.body;
-            let Value::Array(responses) = body["responses"].take() else {
+            let Some(responses) = answer.responses else {
                 return Err(GraphError::Malformed(
                     "a batch answer without responses".into(),
                 ));
@@ -85,16 +158,12 @@ impl GraphClient {
             let mut throttled = Vec::new();
             let mut wait = Duration::ZERO;
             let mut answered = std::collections::HashSet::with_capacity(responses.len());
-            for mut response in responses {
-                let Some(id) = response["id"].as_str().map(str::to_owned) else {
+            for response in responses {
+                let Some(id) = response.id else {
                     continue;
                 };
-                let status = response["status"].as_u64().unwrap_or(0) as u16;
-                let retry_after = retry_after_of(&response);
-                let body = response
-                    .get_mut("body")
-                    .map(Value::take)
-                    .unwrap_or(Value::Null);
+                let status = response.status;
+                let retry_after = retry_after_of(response.headers.as_ref());
                 answered.insert(id.clone());
                 if status == 429 {
                     self.note_throttled();
@@ -102,10 +171,11 @@ impl GraphClient {
                 if status == 429 && round < MAX_THROTTLED_ROUNDS {
                     wait = wait.max(retry_after.unwrap_or(Duration::from_secs(1)));
                     throttled.push(id);
-                } else if (200..300).contains(&status) {
-                    results.insert(id, Ok(body));
                 } else {
-                    results.insert(id, Err(from_status(status, &body, retry_after)));
+                    results.insert(
+                        id,
+                        sub_result(status, response.body.as_deref(), retry_after),
+                    );
                 }
             }
             for request in &pending {

@@ -212,6 +212,28 @@ impl GraphClient {
         body: Option<&Value>,
         replay: Replay,
     ) -> Result<GraphResponse, GraphError> {
+        let (status, body) = self
+            .send_costing_as(mailbox, cost, method, path_or_url, body, replay)
+            .await?;
+        Ok(GraphResponse { status, body })
+    }
+
+    /// As [`Self::send_costing`], with any serialisable request body and the success
+    /// body read straight into `T` (`T::default()` when empty), so that an answer needs
+    /// no `serde_json::Value` of its own when only a few of its members matter.
+    pub(crate) async fn send_costing_as<B, T>(
+        &self,
+        mailbox: &str,
+        cost: u32,
+        method: Method,
+        path_or_url: &str,
+        body: Option<&B>,
+        replay: Replay,
+    ) -> Result<(u16, T), GraphError>
+    where
+        B: serde::Serialize + ?Sized,
+        T: serde::de::DeserializeOwned + Default,
+    {
         let url = self.url(path_or_url);
         let what = format!("{method} {}", strip_query(path_or_url));
         self.inner
@@ -230,14 +252,18 @@ impl GraphClient {
             .map_err(Attempt::into_inner)
     }
 
-    async fn send_once(
+    async fn send_once<B, T>(
         &self,
         mailbox: &str,
         cost: u32,
         method: Method,
         url: &str,
-        body: Option<&Value>,
-    ) -> Result<GraphResponse, GraphError> {
+        body: Option<&B>,
+    ) -> Result<(u16, T), GraphError>
+    where
+        B: serde::Serialize + ?Sized,
+        T: serde::de::DeserializeOwned + Default,
+    {
         let token = self.token().await?;
         self.inner.pacer.take(mailbox, cost).await;
         let limit = self.mailbox_limit(mailbox);
@@ -265,20 +291,20 @@ impl GraphClient {
         let status = response.status().as_u16();
         let retry_after = parse_retry_after(response.headers().get("retry-after"));
         let text = response.text().await.map_err(error::transport)?;
-        let body = if text.trim().is_empty() {
+        let empty = text.trim().is_empty();
+        if (200..300).contains(&status) {
+            if empty {
+                return Ok((status, T::default()));
+            }
+            return serde_json::from_str::<T>(&text)
+                .map(|body| (status, body))
+                .map_err(|e| GraphError::Malformed(e.to_string()));
+        }
+        let body = if empty {
             Value::Null
         } else {
-            match serde_json::from_str::<Value>(&text) {
-                Ok(v) => v,
-                Err(e) if (200..300).contains(&status) => {
-                    return Err(GraphError::Malformed(e.to_string()))
-                }
-                Err(_) => Value::Null,
-            }
+            serde_json::from_str::<Value>(&text).unwrap_or(Value::Null)
         };
-        if (200..300).contains(&status) {
-            return Ok(GraphResponse { status, body });
-        }
         if status == 401 {
             self.forget_token().await;
         }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use reqwest::Method;
 
 use super::folders_path;
+use crate::connectors::graph::batch::BatchResult;
 use crate::connectors::graph::folders::urlencode;
 use crate::connectors::graph::models::BatchRequest;
 use crate::connectors::graph::{GraphClient, GraphError};
@@ -91,11 +92,11 @@ impl Executed {
     }
 }
 
-fn graph_result(result: Result<serde_json::Value, GraphError>) -> WriteResult {
+fn graph_result(result: BatchResult) -> WriteResult {
     match result {
         Ok(body) => WriteResult::Done {
-            id: body["id"].as_str().map(str::to_owned),
-            version: body["changeKey"].as_str().map(str::to_owned),
+            id: body.id,
+            version: body.change_key,
         },
         Err(GraphError::NotFound { .. }) => WriteResult::Done {
             id: None,
@@ -152,11 +153,11 @@ pub async fn execute_exchange(
             }
         })
         .collect();
-    let answers = graph.batch(mailbox, requests).await;
+    let mut answers = graph.batch(mailbox, requests).await;
     for (i, action) in actions.iter().enumerate() {
-        let result = match &answers {
-            Ok(answers) => match answers.get(&i.to_string()) {
-                Some(result) => graph_result(result.clone()),
+        let result = match &mut answers {
+            Ok(answers) => match answers.remove(&i.to_string()) {
+                Some(result) => graph_result(result),
                 None => WriteResult::Uncertain("no answer in the batch".into()),
             },
             Err(e) => WriteResult::Uncertain(e.to_string()),
