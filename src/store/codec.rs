@@ -133,6 +133,20 @@ pub fn parse_user_seq_key(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(tail))
 }
 
+/// The key of one of a user's link buckets: the user's key, then the bucket number
+/// big-endian, so a user's buckets iterate in bucket order.
+pub fn bucket_key(space: &SpaceId, user: &UserId, bucket: u16) -> Vec<u8> {
+    let mut key = user_key(space, user);
+    key.extend_from_slice(&bucket.to_be_bytes());
+    key
+}
+
+/// The bucket number at the end of a [`bucket_key`].
+pub fn parse_bucket_key(key: &[u8]) -> Option<u16> {
+    let tail: [u8; 2] = key.get(key.len().checked_sub(2)?..)?.try_into().ok()?;
+    Some(u16::from_be_bytes(tail))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +211,14 @@ mod tests {
         let b = user_seq_key(&space, &user, 256);
         assert!(a < b);
         assert_eq!(parse_user_seq_key(&b), Some(256));
+    }
+
+    #[test]
+    fn bucket_keys_round_trip_and_stay_within_the_user() {
+        let (space, user) = ids("acme", "jane");
+        let key = bucket_key(&space, &user, 258);
+        assert_eq!(parse_bucket_key(&key), Some(258));
+        assert!(key.starts_with(&user_key(&space, &user)));
+        assert!(bucket_key(&space, &user, 1) < bucket_key(&space, &user, 2));
     }
 }

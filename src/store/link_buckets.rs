@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
-use super::codec::{decode, encode, user_key, Versioned};
+use super::codec::{bucket_key, decode, encode, Versioned};
 use super::error::StoreError;
 use super::links::LinkRecord;
 use crate::ids::{SpaceId, UserId};
@@ -25,19 +25,6 @@ pub const BUCKETS: u16 = 256;
 /// The bucket of an upstream id: CRC-32 of its bytes, which is stable across builds.
 pub fn bucket_of(id: &str) -> u16 {
     (crc32fast::hash(id.as_bytes()) % u32::from(BUCKETS)) as u16
-}
-
-/// The key of one of a user's buckets: the user's key, then the bucket number big-endian.
-pub fn bucket_key(space: &SpaceId, user: &UserId, bucket: u16) -> Vec<u8> {
-    let mut key = user_key(space, user);
-    key.extend_from_slice(&bucket.to_be_bytes());
-    key
-}
-
-/// The bucket number at the end of a [`bucket_key`].
-pub fn parse_bucket_key(key: &[u8]) -> Option<u16> {
-    let tail: [u8; 2] = key.get(key.len().checked_sub(2)?..)?.try_into().ok()?;
-    Some(u16::from_be_bytes(tail))
 }
 
 /// The links of one forward bucket, ordered by Exchange id.
@@ -180,16 +167,6 @@ impl<'t> BucketSet<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bucket_keys_round_trip_and_stay_within_the_user() {
-        let space = SpaceId::parse("acme").unwrap();
-        let user = UserId::parse("jane").unwrap();
-        let key = bucket_key(&space, &user, 258);
-        assert_eq!(parse_bucket_key(&key), Some(258));
-        assert!(key.starts_with(&user_key(&space, &user)));
-        assert!(bucket_key(&space, &user, 1) < bucket_key(&space, &user, 2));
-    }
 
     #[test]
     fn buckets_are_stable_and_spread() {

@@ -8,11 +8,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
 
-use super::codec::{decode, user_key, Versioned};
+use super::codec::{bucket_key, decode, parse_bucket_key, user_key, Versioned};
 use super::error::{StoreError, StoreResult};
-use super::link_buckets::{
-    bucket_key, bucket_of, parse_bucket_key, BucketSet, ForwardBucket, InverseBucket,
-};
+use super::link_buckets::{bucket_of, BucketSet, ForwardBucket, InverseBucket};
 use super::Store;
 use crate::ids::{SpaceId, UserId};
 /// A pair of contacts kept in sync.
@@ -309,18 +307,24 @@ impl Store {
     }
 }
 
+/// A link for tests, linked at the epoch, with `state`.
+#[cfg(test)]
+pub(crate) fn test_link(exchange_id: &str, crm_id: &str, state: LinkStateJson) -> LinkRecord {
+    LinkRecord {
+        exchange_id: exchange_id.into(),
+        crm_id: crm_id.into(),
+        linked_at: DateTime::<Utc>::UNIX_EPOCH,
+        state,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::test_store;
 
     fn link(exchange_id: &str, crm_id: &str) -> LinkRecord {
-        LinkRecord {
-            exchange_id: exchange_id.into(),
-            crm_id: crm_id.into(),
-            linked_at: DateTime::<Utc>::UNIX_EPOCH,
-            state: LinkStateJson::default(),
-        }
+        test_link(exchange_id, crm_id, LinkStateJson::default())
     }
 
     #[test]

@@ -84,20 +84,14 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, Utc};
-
     use super::*;
     use crate::ids::{SpaceId, UserId};
     use crate::store::codec::{encode, user_item_key};
-    use crate::store::links::LinkStateJson;
+    use crate::store::links::{test_link, LinkStateJson};
 
     fn link(exchange_id: &str, crm_id: &str) -> LinkRecord {
-        LinkRecord {
-            exchange_id: exchange_id.into(),
-            crm_id: crm_id.into(),
-            linked_at: DateTime::<Utc>::UNIX_EPOCH,
-            state: LinkStateJson::of(&serde_json::json!({ "crm_version": "7" })).unwrap(),
-        }
+        let state = LinkStateJson::of(&serde_json::json!({ "crm_version": "7" })).unwrap();
+        test_link(exchange_id, crm_id, state)
     }
 
     /// Writes links as version 1 did and marks the store as version 1.
