@@ -3,7 +3,7 @@
 //! refusals, the user's settings, the mapping, the space's required Pipeliner fields, and
 //! `now`. Everything is a plain value; the engine builds it from the connectors and sled.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -150,14 +150,18 @@ pub struct Link {
 #[derive(Clone, Debug, Default)]
 pub struct LinkSet {
     links: Vec<Link>,
-    by_exchange: BTreeMap<String, usize>,
-    by_crm: BTreeMap<String, usize>,
+    by_exchange: HashMap<String, usize>,
+    by_crm: HashMap<String, usize>,
 }
 
 impl LinkSet {
     /// Indexes the links. A link that reuses an id already taken is dropped and returned.
     pub fn new(all: Vec<Link>) -> (Self, Vec<Link>) {
-        let mut set = LinkSet::default();
+        let mut set = LinkSet {
+            links: Vec::with_capacity(all.len()),
+            by_exchange: HashMap::with_capacity(all.len()),
+            by_crm: HashMap::with_capacity(all.len()),
+        };
         let mut rejected = Vec::new();
         for link in all {
             if set.by_exchange.contains_key(&link.exchange_id)

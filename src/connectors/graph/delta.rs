@@ -1,11 +1,12 @@
 //! Delta rounds on a contacts folder: follow `@odata.nextLink` to the `@odata.deltaLink`;
 //! a round that stops half-way returns an error and its partial results are dropped, so
-//! the stored link only advances after a complete round.
+//! the stored link only advances after a complete round. Rows are kept with only the
+//! members exsync reads.
 
 use reqwest::Method;
 
 use super::folders::urlencode;
-use super::models::{DeltaItem, DeltaRound, GraphContact};
+use super::models::{DeltaItem, DeltaPage, DeltaRound, GraphContact};
 use super::{GraphClient, GraphError, Replay};
 
 impl GraphClient {
@@ -27,14 +28,14 @@ impl GraphClient {
         });
         let mut items = Vec::new();
         loop {
-            let page = self
-                .send(mailbox, Method::GET, &next, None, Replay::Safe)
+            let (_, page): (_, DeltaPage) = self
+                .send_costing_as(mailbox, 1, Method::GET, &next, None::<&()>, Replay::Safe)
                 .await?;
-            let mut body = page.body;
-            let serde_json::Value::Array(values) = body["value"].take() else {
+            let Some(rows) = page.value else {
                 return Err(GraphError::Malformed("a delta page without value".into()));
             };
-            for value in values {
+            for row in rows {
+                let value = row.value;
                 let id = value["id"]
                     .as_str()
                     .ok_or_else(|| GraphError::Malformed("a delta entry without id".into()))?;
@@ -44,12 +45,12 @@ impl GraphClient {
                     items.push(DeltaItem::Upsert(contact));
                 }
             }
-            if let Some(link) = body["@odata.nextLink"].as_str() {
-                next = link.to_owned();
-            } else if let Some(link) = body["@odata.deltaLink"].as_str() {
+            if let Some(link) = page.next_link {
+                next = link;
+            } else if let Some(link) = page.delta_link {
                 return Ok(DeltaRound {
                     items,
-                    delta_link: link.to_owned(),
+                    delta_link: link,
                 });
             } else {
                 return Err(GraphError::Malformed(

@@ -16,14 +16,43 @@ pub struct ContactFolder {
     pub parent_folder_id: Option<String>,
 }
 
-/// A contact as Graph returns it: the whole JSON object plus the fields exsync keys on.
+/// The members of a Graph contact exsync reads
+/// ([`is_read_member`](crate::sync::mapping::graph::is_read_member)).
+#[derive(Debug)]
+pub struct GraphReadMembers;
+
+impl crate::connectors::kept_members::MemberFilter for GraphReadMembers {
+    fn keeps(name: &str) -> bool {
+        crate::sync::mapping::graph::is_read_member(name)
+    }
+}
+
+/// A contact or delta row of a listed page with only the members exsync reads.
+pub type ListedGraphContact = crate::connectors::kept_members::KeptMembers<GraphReadMembers>;
+
+/// A page of a delta round, its rows kept with only the members exsync reads.
+#[derive(Debug, Default, Deserialize)]
+pub struct DeltaPage {
+    /// The rows, when the page has them.
+    #[serde(default)]
+    pub value: Option<Vec<ListedGraphContact>>,
+    /// The next page of the round.
+    #[serde(rename = "@odata.nextLink", default)]
+    pub next_link: Option<String>,
+    /// The link that starts the next round; on the round's last page.
+    #[serde(rename = "@odata.deltaLink", default)]
+    pub delta_link: Option<String>,
+}
+
+/// A contact as Graph returns it: the JSON object (a delta row holds only the members
+/// exsync reads) plus the fields exsync keys on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GraphContact {
     /// The immutable id.
     pub id: String,
     /// Changes with every edit.
     pub change_key: Option<String>,
-    /// The JSON object as received.
+    /// The JSON object as received (for a delta row, its members exsync reads).
     pub body: serde_json::Value,
 }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use reqwest::Method;
 use serde_json::Value;
 
-use super::{PipelinerClient, PipelinerError, MAX_PAGE};
+use super::{ListedContact, PipelinerClient, PipelinerError, MAX_PAGE};
 
 /// The timestamp format of Pipeliner's `filter[modified]` (UTC).
 pub const FILTER_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
@@ -17,15 +17,14 @@ pub const FILTER_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 /// Reads Pipeliner's zone-less UTC timestamps (`2026-01-01T10:00:00`, optionally with
 /// fractions or a zone).
 pub fn parse_time(value: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(value)
-        .map(|t| t.with_timezone(&Utc))
+    // Pipeliner's own form first: `NaiveDateTime`'s parser reads it without interpreting
+    // a format string.
+    value
+        .parse::<NaiveDateTime>()
+        .map(|t| t.and_utc())
+        .or_else(|_| DateTime::parse_from_rfc3339(value).map(|t| t.with_timezone(&Utc)))
+        .or_else(|_| NaiveDateTime::parse_from_str(value, FILTER_TIME_FORMAT).map(|t| t.and_utc()))
         .ok()
-        .or_else(|| {
-            NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f")
-                .or_else(|_| NaiveDateTime::parse_from_str(value, FILTER_TIME_FORMAT))
-                .ok()
-                .map(|t| t.and_utc())
-        })
 }
 
 /// The contacts changed since a watermark.
@@ -51,7 +50,8 @@ pub(super) fn revision(contact: &Value) -> i64 {
 
 impl PipelinerClient {
     /// Every contact modified at or after `since` (all contacts when `None`), deleted
-    /// ones included, with their sharing expanded.
+    /// ones included, with their sharing expanded, each with only the members exsync
+    /// reads ([`ListedContact`]).
     pub async fn contacts_modified_since(
         &self,
         since: Option<DateTime<Utc>>,
@@ -79,16 +79,23 @@ impl PipelinerClient {
                 query.push(("after", cursor.clone()));
             }
             let page = self
-                .send(Method::GET, "/entities/Contacts", &query, None, true)
+                .send_as::<Option<Vec<ListedContact>>>(
+                    Method::GET,
+                    "/entities/Contacts",
+                    &query,
+                    None,
+                    true,
+                )
                 .await?;
             server_time = server_time.or(page.server_time);
-            let serde_json::Value::Array(items) = page.data else {
+            let Some(items) = page.data else {
                 return Err(PipelinerError::Malformed(
                     "a contact page without a list".into(),
                 ));
             };
             let listed = items.len();
             for contact in items {
+                let contact = contact.value;
                 let Some(id) = contact["id"].as_str() else {
                     return Err(PipelinerError::Malformed("a contact without an id".into()));
                 };

@@ -17,6 +17,8 @@ use std::time::Duration;
 
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::Value;
 
 pub use error::PipelinerError;
@@ -74,15 +76,40 @@ impl PipelinerConfig {
     }
 }
 
+/// The members of a Pipeliner contact exsync reads
+/// ([`is_read_member`](crate::sync::mapping::pipeliner::is_read_member)).
+#[derive(Debug)]
+pub struct PipelinerReadMembers;
+
+impl crate::connectors::kept_members::MemberFilter for PipelinerReadMembers {
+    fn keeps(name: &str) -> bool {
+        crate::sync::mapping::pipeliner::is_read_member(name)
+    }
+}
+
+/// A listed Pipeliner contact with only the members exsync reads.
+pub type ListedContact = crate::connectors::kept_members::KeptMembers<PipelinerReadMembers>;
+
 /// A successful answer: `data` and, for lists, `page_info`.
 #[derive(Debug, Clone)]
-pub struct Envelope {
-    /// The `data` member.
-    pub data: Value,
+pub struct Envelope<T = Value> {
+    /// The `data` member (its type's default when absent).
+    pub data: T,
     /// The `page_info` member, when present.
     pub page_info: Value,
     /// Pipeliner's clock when it answered (the `Date` header), when sent.
     pub server_time: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The `{success, data, page_info}` body of an answer, `data` read as `T`.
+#[derive(Deserialize)]
+struct Answer<T> {
+    #[serde(default)]
+    success: Option<Value>,
+    #[serde(default)]
+    data: T,
+    #[serde(default)]
+    page_info: Value,
 }
 
 /// A client for one Pipeliner space. Cloning is cheap.
@@ -148,6 +175,19 @@ impl PipelinerClient {
         body: Option<&Value>,
         replayable: bool,
     ) -> Result<Envelope, PipelinerError> {
+        self.send_as(method, path, query, body, replayable).await
+    }
+
+    /// Sends a request as [`send`](Self::send) does and reads a successful answer's
+    /// `data` as `T`; `data` that is not a `T` is [`PipelinerError::Malformed`].
+    pub async fn send_as<T: DeserializeOwned + Default>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        replayable: bool,
+    ) -> Result<Envelope<T>, PipelinerError> {
         let url = self.url(path);
         let what = format!("{method} {path}");
         self.inner
@@ -168,13 +208,13 @@ impl PipelinerClient {
             .map_err(Attempt::into_inner)
     }
 
-    async fn send_once(
+    async fn send_once<T: DeserializeOwned + Default>(
         &self,
         method: Method,
         url: &str,
         query: &[(&str, String)],
         body: Option<&Value>,
-    ) -> Result<Envelope, PipelinerError> {
+    ) -> Result<Envelope<T>, PipelinerError> {
         let c = &self.inner.config;
         let is_write = method != Method::GET;
         let mut request = self
@@ -205,16 +245,29 @@ impl PipelinerClient {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         let text = response.text().await.map_err(error::transport)?;
+        let mut unexpected = None;
+        if (200..=299).contains(&status) {
+            match serde_json::from_str::<Answer<T>>(&text) {
+                Ok(answer) if answer.success != Some(Value::Bool(false)) => {
+                    return Ok(Envelope {
+                        data: answer.data,
+                        page_info: answer.page_info,
+                        server_time,
+                    })
+                }
+                Ok(_) => {}
+                Err(e) => unexpected = Some(e),
+            }
+        }
+        // An error, or an answer of another shape: read as any JSON for its error.
         let parsed: Result<Value, _> = serde_json::from_str(&text);
         match (status, parsed) {
-            (200..=299, Ok(mut body)) if body["success"] != Value::Bool(false) => Ok(Envelope {
-                data: body.get_mut("data").map(Value::take).unwrap_or(Value::Null),
-                page_info: body
-                    .get_mut("page_info")
-                    .map(Value::take)
-                    .unwrap_or(Value::Null),
-                server_time,
-            }),
+            (200..=299, Ok(body)) if body["success"] != Value::Bool(false) => {
+                Err(PipelinerError::Malformed(unexpected.map_or_else(
+                    || "an answer of unexpected shape".to_owned(),
+                    |e| e.to_string(),
+                )))
+            }
             (200..=299, Ok(body)) => Err(PipelinerError::from_body(status, &body, retry_after)),
             (200..=299, Err(e)) => Err(PipelinerError::Malformed(e.to_string())),
             (_, Ok(body)) => Err(PipelinerError::from_body(status, &body, retry_after)),

@@ -104,7 +104,7 @@ pub async fn pull_exchange(
         Err(e) => return Err(graph_failed(e)),
     };
     let mut changes = SideChanges {
-        upserts: Vec::new(),
+        upserts: Vec::with_capacity(round.items.len()),
         deletes: Vec::new(),
         listing,
     };
@@ -206,7 +206,7 @@ pub async fn pull_crm(
     }
     .map_err(pipeliner_failed)?;
     let mut changes = SideChanges {
-        upserts: Vec::new(),
+        upserts: Vec::with_capacity(listed.contacts.len()),
         deletes: Vec::new(),
         listing: if watermark.is_some() {
             Listing::Incremental

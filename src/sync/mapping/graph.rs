@@ -28,6 +28,21 @@ const SCALARS: [(Field, &str); 8] = [
     (Field::Notes, "personalNotes"),
 ];
 
+/// The standard field a scalar Graph property holds (the inverse of [`SCALARS`]).
+fn scalar_field(property: &str) -> Option<Field> {
+    Some(match property {
+        "givenName" => Field::GivenName,
+        "middleName" => Field::MiddleName,
+        "surname" => Field::Surname,
+        "title" => Field::Title,
+        "jobTitle" => Field::JobTitle,
+        "companyName" => Field::Company,
+        "mobilePhone" => Field::MobilePhone,
+        "personalNotes" => Field::Notes,
+        _ => return None,
+    })
+}
+
 const ADDRESS_KEYS: [&str; 5] = ["street", "city", "state", "postalCode", "countryOrRegion"];
 
 /// Where a canonical field lives on a Graph contact, e.g. `emailAddresses[1].address`.
@@ -51,6 +66,28 @@ pub fn graph_path(f: Field) -> String {
     }
 }
 
+/// Whether exsync reads this member of a Graph contact or delta row: its id, removal,
+/// version and modification time, exsync's intent property, the default mapping's
+/// properties, and every property a custom mapping may name
+/// ([`GRAPH_CUSTOM_PROPERTIES`](super::GRAPH_CUSTOM_PROPERTIES)). Listed contacts are
+/// kept with these members only.
+pub fn is_read_member(name: &str) -> bool {
+    matches!(
+        name,
+        "id" | "@removed"
+            | "changeKey"
+            | "lastModifiedDateTime"
+            | "singleValueExtendedProperties"
+            | "emailAddresses"
+            | "businessPhones"
+            | "homePhones"
+            | "businessAddress"
+    ) || scalar_field(name).is_some()
+        || super::GRAPH_CUSTOM_PROPERTIES
+            .iter()
+            .any(|(property, _)| *property == name)
+}
+
 /// Reads one Graph contact (or delta row) into a change.
 pub fn from_graph(v: &Value, mapping: &Mapping) -> Result<Read, ReadError> {
     let obj = v.as_object().ok_or(ReadError::NotAnObject)?;
@@ -69,8 +106,9 @@ pub fn from_graph(v: &Value, mapping: &Mapping) -> Result<Read, ReadError> {
     let mut c = Contact::default();
     let mut present = BTreeSet::new();
     let mut warnings = Vec::new();
-    for (f, prop) in SCALARS {
-        if let Some(val) = obj.get(prop) {
+    // One pass over the members rather than a keyed lookup per scalar property.
+    for (name, val) in obj {
+        if let Some(f) = scalar_field(name) {
             present.insert(FieldKey::Std(f));
             c.set(&FieldKey::Std(f), val.as_str());
         }
@@ -240,4 +278,18 @@ pub fn graph_patch(changes: &BTreeMap<FieldKey, Option<String>>, mapping: &Mappi
         }
     }
     Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalar_fields_invert_the_scalar_table() {
+        for (f, property) in SCALARS {
+            assert_eq!(scalar_field(property), Some(f));
+            assert!(is_read_member(property));
+        }
+        assert_eq!(scalar_field("displayName"), None);
+    }
 }

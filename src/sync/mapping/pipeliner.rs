@@ -36,8 +36,9 @@ pub fn from_pipeliner(
     let mut c = Contact::default();
     let mut present = BTreeSet::new();
     let mut warnings = Vec::new();
-    for f in Field::ALL {
-        if let Some(val) = obj.get(pipeliner_name(f)) {
+    // One pass over the members rather than a keyed lookup per field.
+    for (name, val) in obj {
+        if let Some(f) = pipeliner_field(name) {
             present.insert(FieldKey::Std(f));
             c.set(&FieldKey::Std(f), val.as_str());
         }
@@ -59,7 +60,7 @@ pub fn from_pipeliner(
     let modified = obj
         .get("modified")
         .and_then(Value::as_str)
-        .and_then(|s| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok())
+        .and_then(|s| s.parse::<NaiveDateTime>().ok())
         .map(|n| Utc.from_utc_datetime(&n));
     let owner = obj.get("owner_id").and_then(Value::as_str);
     let access = if owner == Some(user_client_id) {
@@ -79,6 +80,51 @@ pub fn from_pipeliner(
         })),
         warnings,
     })
+}
+
+/// The standard field whose Pipeliner api name is `name` (the inverse of
+/// [`pipeliner_name`]).
+pub fn pipeliner_field(name: &str) -> Option<Field> {
+    Some(match name {
+        "first_name" => Field::GivenName,
+        "middle_name" => Field::MiddleName,
+        "last_name" => Field::Surname,
+        "title" => Field::Title,
+        "position" => Field::JobTitle,
+        "quick_account_name" => Field::Company,
+        "email1" => Field::Email1,
+        "email2" => Field::Email2,
+        "email3" => Field::Email3,
+        "phone1" => Field::BusinessPhone,
+        "phone2" => Field::MobilePhone,
+        "phone3" => Field::HomePhone,
+        "phone4" => Field::BusinessPhone2,
+        "phone5" => Field::HomePhone2,
+        "address" => Field::Street,
+        "city" => Field::City,
+        "state_province" => Field::State,
+        "zip_code" => Field::PostalCode,
+        "country" => Field::Country,
+        "comments" => Field::Notes,
+        _ => return None,
+    })
+}
+
+/// Whether exsync reads this member of a Pipeliner contact: its id, version and
+/// deletion, ownership and sharing, the default mapping's fields ([`pipeliner_field`])
+/// and every custom `cf_*` field (a custom mapping may name any). Listed contacts are
+/// kept with these members only.
+pub fn is_read_member(name: &str) -> bool {
+    matches!(
+        name,
+        "id" | "is_deleted"
+            | "revision"
+            | "modified"
+            | "owner_id"
+            | "share_mode"
+            | "sharing_clients"
+    ) || name.starts_with("cf_")
+        || pipeliner_field(name).is_some()
 }
 
 /// The body of a Pipeliner create: every mapped value and the owner.

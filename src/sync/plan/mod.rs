@@ -10,7 +10,7 @@ mod pair;
 mod unlinked;
 mod view;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, HashSet};
 
 use super::contact::FieldKey;
 use super::input::{IntentId, PendingIntent, PlanInput, Side};
@@ -32,12 +32,14 @@ pub(crate) struct Cx<'a> {
     pub keys: Vec<FieldKey>,
     pub exchange: SideView<'a>,
     pub crm: SideView<'a>,
-    pub tombstones: BTreeSet<(Side, &'a str)>,
-    pub intents: BTreeMap<&'a IntentId, &'a PendingIntent>,
-    pub used_intents: BTreeSet<IntentId>,
-    pub refusals: BTreeMap<&'a str, &'a str>,
+    // Looked up by id only, never walked: hashed, so a lookup does not compare long ids
+    // along a tree path.
+    pub tombstones: HashSet<(Side, &'a str)>,
+    pub intents: HashMap<&'a IntentId, &'a PendingIntent>,
+    pub used_intents: HashSet<IntentId>,
+    pub refusals: HashMap<&'a str, &'a str>,
     /// Records already decided this round (adopted, linked or matched).
-    pub consumed: BTreeSet<(Side, &'a str)>,
+    pub consumed: HashSet<(Side, &'a str)>,
     pub next_pair: u32,
     pub out: Plan,
 }
@@ -64,13 +66,13 @@ impl<'a> Cx<'a> {
                 .map(|t| (t.side, t.id.as_str()))
                 .collect(),
             intents: input.intents.iter().map(|i| (&i.id, i)).collect(),
-            used_intents: BTreeSet::new(),
+            used_intents: HashSet::new(),
             refusals: input
                 .refusals
                 .iter()
                 .map(|r| (r.exchange_id.as_str(), r.key.as_str()))
                 .collect(),
-            consumed: BTreeSet::new(),
+            consumed: HashSet::new(),
             next_pair: 0,
             out,
         }

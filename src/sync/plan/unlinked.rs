@@ -3,7 +3,7 @@
 //! and creates on the other side, with the required-field rule for Pipeliner.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use sha2::{Digest, Sha256};
 
@@ -168,13 +168,13 @@ impl<'a> Cx<'a> {
             });
         }
         if self.input.first_sync {
-            let mut by_email: BTreeMap<String, VecDeque<&'a str>> = BTreeMap::new();
+            let mut by_email: HashMap<String, VecDeque<&'a str>> = HashMap::new();
             for (id, u) in &crm_new {
                 if let Some(k) = u.contact.match_key() {
                     by_email.entry(k).or_default().push_back(id);
                 }
             }
-            let mut matched = BTreeSet::new();
+            let mut matched = HashSet::new();
             let mut matches = Vec::new();
             let mut rest = Vec::new();
             for (eid, eu) in exchange_new {

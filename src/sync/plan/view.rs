@@ -2,6 +2,7 @@
 //! whether the listing proves that an absent linked record was deleted.
 
 use std::borrow::Cow;
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 use crate::sync::contact::{Contact, FieldKey};
@@ -57,12 +58,18 @@ impl<'a> SideView<'a> {
     ) -> Self {
         let mut seen: BTreeMap<&'a str, Seen<'a>> = BTreeMap::new();
         for u in &changes.upserts {
-            let prev = seen.remove(u.id.as_str()).and_then(|s| s.to_cow());
-            let entry = match prev {
-                Some(prev) => Seen::Combined(Box::new(combine(prev.into_owned(), u))),
-                None => Seen::Up(u),
-            };
-            seen.insert(&u.id, entry);
+            match seen.entry(u.id.as_str()) {
+                Entry::Vacant(slot) => {
+                    slot.insert(Seen::Up(u));
+                }
+                Entry::Occupied(mut slot) => {
+                    let entry = match slot.get().to_cow() {
+                        Some(prev) => Seen::Combined(Box::new(combine(prev.into_owned(), u))),
+                        None => Seen::Up(u),
+                    };
+                    slot.insert(entry);
+                }
+            }
         }
         for id in &changes.deletes {
             seen.insert(id, Seen::Deleted);

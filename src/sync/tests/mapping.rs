@@ -4,11 +4,18 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
+use crate::connectors::graph::models::ListedGraphContact;
+use crate::connectors::pipeliner::ListedContact;
 use crate::sync::contact::{Contact, Field, FieldKey};
 use crate::sync::input::Presence;
+use crate::sync::mapping::graph;
 use crate::sync::mapping::graph::{from_graph, graph_create, graph_patch, INTENT_PROPERTY};
-use crate::sync::mapping::pipeliner::{from_pipeliner, pipeliner_create, pipeliner_patch};
-use crate::sync::mapping::{Change, CustomMapping, Mapping, MappingError, ReadError};
+use crate::sync::mapping::pipeliner::{
+    from_pipeliner, is_read_member, pipeliner_create, pipeliner_field, pipeliner_patch,
+};
+use crate::sync::mapping::{
+    pipeliner_name, Change, CustomMapping, Mapping, MappingError, ReadError,
+};
 use crate::sync::normalize::{date_text, same};
 use crate::sync::snapshot::{contact_hash, Snapshot};
 use crate::sync::{contact::ValueKind, IntentId, Settings, SyncType};
@@ -78,6 +85,103 @@ fn pipeliner_round_trip_keeps_every_mapped_field_and_sets_owner_only() {
     assert_eq!(u.contact, c);
     assert_eq!(u.version.as_deref(), Some("7"));
     assert_eq!(u.access, crate::sync::Access::Owner);
+}
+
+#[test]
+fn a_listed_graph_row_keeps_every_member_a_mapping_reads() {
+    let m = birthday_mapping();
+    let mut body = graph_create(&full_contact(), &m, Some(&IntentId("p:x".into())));
+    for (name, value) in [
+        ("id", json!("AAMk=")),
+        ("changeKey", json!("ck1")),
+        ("lastModifiedDateTime", json!("2026-01-01T10:00:00Z")),
+        ("displayName", json!("value 0 value 2")),
+        ("parentFolderId", json!("folder")),
+        ("homeAddress", json!({ "street": "unmapped" })),
+        ("@odata.etag", json!("W/\"ck1\"")),
+        ("department", json!(null)),
+    ] {
+        body[name] = value;
+    }
+    let listed: ListedGraphContact = serde_json::from_value(body.clone()).unwrap();
+    let kept = listed.value.as_object().unwrap();
+    assert!([
+        "displayName",
+        "parentFolderId",
+        "homeAddress",
+        "@odata.etag"
+    ]
+    .iter()
+    .all(|name| !kept.contains_key(*name)));
+    assert_eq!(
+        kept["department"],
+        json!(null),
+        "a present null stays present"
+    );
+    for (property, _) in crate::sync::mapping::GRAPH_CUSTOM_PROPERTIES {
+        assert!(graph::is_read_member(property), "{property}");
+    }
+    let full = upsert_of(from_graph(&body, &m).unwrap().change);
+    let filtered = upsert_of(from_graph(&listed.value, &m).unwrap().change);
+    assert_eq!(filtered.contact, full.contact);
+    assert_eq!(filtered.presence, full.presence);
+    assert_eq!(filtered.version, full.version);
+    assert_eq!(filtered.modified, full.modified);
+    assert_eq!(filtered.intent, full.intent);
+    let removed: ListedGraphContact =
+        serde_json::from_value(json!({ "id": "AAMk=", "@removed": { "reason": "deleted" } }))
+            .unwrap();
+    assert!(matches!(
+        from_graph(&removed.value, &m).unwrap().change,
+        Change::Delete(_)
+    ));
+}
+
+#[test]
+fn a_listed_contact_keeps_every_member_a_mapping_reads() {
+    let m = birthday_mapping();
+    let mut body = pipeliner_create(&full_contact(), &m, "client-1");
+    for (name, value) in [
+        ("id", json!("uuid-1")),
+        ("revision", json!(7)),
+        ("modified", json!("2026-01-01T10:00:00")),
+        ("is_deleted", json!(false)),
+        ("share_mode", json!(3)),
+        ("sharing_clients", json!([{ "client_id": "u", "role": 2 }])),
+        ("email4", json!("unmapped@example.com")),
+        ("owner", json!("https://x/entities/Clients/client-1")),
+        ("formatted_name", json!("value 0 value 2")),
+        ("cf_unmapped", json!("")),
+    ] {
+        body[name] = value;
+    }
+    body["middle_name"] = json!(null);
+    let listed: ListedContact = serde_json::from_value(body.clone()).unwrap();
+    let kept = listed.value.as_object().unwrap();
+    assert!(["email4", "owner", "formatted_name"]
+        .iter()
+        .all(|name| !kept.contains_key(*name)));
+    assert_eq!(
+        kept["middle_name"],
+        json!(null),
+        "a present null stays present"
+    );
+    assert_eq!(kept["cf_unmapped"], json!(""));
+    for f in Field::ALL {
+        assert!(is_read_member(pipeliner_name(f)), "{f:?}");
+        assert_eq!(pipeliner_field(pipeliner_name(f)), Some(f));
+    }
+    let full = from_pipeliner(&body, &m, "client-1").unwrap();
+    let filtered = from_pipeliner(&listed.value, &m, "client-1").unwrap();
+    let (full, filtered) = (upsert_of(full.change), upsert_of(filtered.change));
+    assert_eq!(filtered.contact, full.contact);
+    assert_eq!(filtered.presence, full.presence);
+    assert_eq!(filtered.version, full.version);
+    assert_eq!(filtered.modified, full.modified);
+    assert_eq!(filtered.access, full.access);
+    for sharing in ["owner_id", "share_mode", "sharing_clients"] {
+        assert_eq!(kept[sharing], body[sharing], "{sharing}");
+    }
 }
 
 #[test]
