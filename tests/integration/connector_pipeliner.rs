@@ -118,6 +118,62 @@ async fn the_delta_walks_every_page_once_and_sees_soft_deletes() {
 }
 
 #[actix_web::test]
+async fn listed_contacts_hold_only_what_exsync_reads_and_a_garbled_page_is_an_error() {
+    let f = fixture().await;
+    f.control
+        .create_contact(
+            "acme",
+            fields(json!({ "owner_id": f.owner, "last_name": "Kept", "email4": "spare@x.io" })),
+        )
+        .unwrap();
+    let all = f.client.contacts_modified_since(None).await.unwrap();
+    let contact = all.contacts[0].as_object().unwrap();
+    assert_eq!(contact["last_name"], "Kept");
+    assert_eq!(
+        contact["middle_name"], "",
+        "an empty mapped field stays present"
+    );
+    for read in [
+        "id",
+        "revision",
+        "modified",
+        "owner_id",
+        "is_deleted",
+        "share_mode",
+    ] {
+        assert!(contact.contains_key(read), "{read}");
+    }
+    for unread in [
+        "email4",
+        "owner",
+        "formatted_name",
+        "unit_id",
+        "contact_type",
+    ] {
+        assert!(!contact.contains_key(unread), "{unread}");
+    }
+
+    // A garbled page is retried; one that stays garbled fails the whole listing.
+    f.control.add_fault(FaultRule {
+        route: "contacts.list".into(),
+        kind: FaultKind::MalformedJson,
+        rate: 1.0,
+        count: Some(1),
+    });
+    let retried = f.client.contacts_modified_since(None).await.unwrap();
+    assert_eq!(retried.contacts.len(), 1);
+    f.control.add_fault(FaultRule {
+        route: "contacts.list".into(),
+        kind: FaultKind::MalformedJson,
+        rate: 1.0,
+        count: None,
+    });
+    let err = f.client.contacts_modified_since(None).await.unwrap_err();
+    assert!(matches!(err, PipelinerError::Malformed(_)), "{err:?}");
+    f.sim.stop().await;
+}
+
+#[actix_web::test]
 async fn batch_writes_report_each_item_and_skip_own_webhooks() {
     let f = fixture().await;
     f.control
