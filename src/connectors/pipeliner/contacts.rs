@@ -94,8 +94,8 @@ impl PipelinerClient {
                 ));
             };
             let listed = items.len();
-            for contact in items {
-                let contact = contact.value;
+            for listed in items {
+                let contact = listed.value;
                 let Some(id) = contact["id"].as_str() else {
                     return Err(PipelinerError::Malformed("a contact without an id".into()));
                 };
