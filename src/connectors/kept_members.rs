@@ -32,15 +32,6 @@ pub struct KeptMembers<F> {
     filter: PhantomData<F>,
 }
 
-impl<F> Default for KeptMembers<F> {
-    fn default() -> Self {
-        Self {
-            value: Value::Object(Map::new()),
-            filter: PhantomData,
-        }
-    }
-}
-
 impl<'de, F: MemberFilter> Deserialize<'de> for KeptMembers<F> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_map(KeptMembersVisitor(PhantomData))
@@ -57,7 +48,7 @@ impl<'de, F: MemberFilter> Visitor<'de> for KeptMembersVisitor<F> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<KeptMembers<F>, A::Error> {
-        let mut kept = Map::with_capacity(access.size_hint().unwrap_or(KEPT_CAPACITY));
+        let mut kept = Map::with_capacity(KEPT_CAPACITY);
         while let Some(MemberName(name)) = access.next_key()? {
             if F::keeps(&name) {
                 kept.insert(name.into_owned(), access.next_value::<Value>()?);

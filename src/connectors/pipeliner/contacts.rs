@@ -94,8 +94,8 @@ impl PipelinerClient {
                 ));
             };
             let listed = items.len();
-            for listed in items {
-                let contact = listed.value;
+            for row in items {
+                let contact = row.value;
                 let Some(id) = contact["id"].as_str() else {
                     return Err(PipelinerError::Malformed("a contact without an id".into()));
                 };

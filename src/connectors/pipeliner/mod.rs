@@ -180,7 +180,7 @@ impl PipelinerClient {
 
     /// Sends a request as [`send`](Self::send) does and reads a successful answer's
     /// `data` as `T`; `data` that is not a `T` is [`PipelinerError::Malformed`].
-    pub async fn send_as<T: DeserializeOwned + Default>(
+    pub(crate) async fn send_as<T: DeserializeOwned + Default>(
         &self,
         method: Method,
         path: &str,
