@@ -12,6 +12,8 @@ use exsync::sim::pipeliner::{
     ClientSeed, FaultKind, FaultRule, FieldSeed, PipelinerControl, PipelinerSim,
     PipelinerSimConfig, RunningPipelinerSim, SpaceSeed,
 };
+use exsync::sync::mapping::pipeliner::listed_fields;
+use exsync::sync::mapping::{CustomMapping, Mapping};
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 
@@ -153,6 +155,56 @@ async fn listed_contacts_hold_only_what_exsync_reads_and_a_garbled_page_is_an_er
         assert!(!contact.contains_key(unread), "{unread}");
     }
 
+    // A client told the fields it lists asks Pipeliner for those only (`load-only`):
+    // an unmapped custom field, which the members filter would keep, does not come.
+    for api_name in ["cf_birthday", "cf_other"] {
+        let field = FieldSeed {
+            api_name: api_name.into(),
+            ..Default::default()
+        };
+        f.control.set_field("acme", field).unwrap();
+    }
+    let mapping = Mapping {
+        custom: vec![CustomMapping {
+            name: "birthday".into(),
+            exchange: "birthday".into(),
+            pipeliner: "cf_birthday".into(),
+        }],
+    };
+    let mut config = f.client.config().clone();
+    config.listed_fields = Some(listed_fields(&mapping));
+    let narrow = PipelinerClient::new(config, reqwest::Client::new());
+    f.control
+        .create_contact(
+            "acme",
+            fields(json!({ "owner_id": f.owner, "last_name": "Custom",
+                "cf_birthday": "1815-12-10", "cf_other": "unmapped" })),
+        )
+        .unwrap();
+    let listed = narrow.contacts_modified_since(None).await.unwrap();
+    let custom = listed
+        .contacts
+        .iter()
+        .find(|c| c["last_name"] == "Custom")
+        .expect("listed");
+    assert_eq!(custom["cf_birthday"], "1815-12-10");
+    assert!(custom.get("cf_other").is_none(), "{custom}");
+    for read in [
+        "id",
+        "revision",
+        "modified",
+        "owner_id",
+        "share_mode",
+        "middle_name",
+    ] {
+        assert!(custom.get(read).is_some(), "{read}");
+    }
+    let everything = f.client.contacts_modified_since(None).await.unwrap();
+    assert!(everything
+        .contacts
+        .iter()
+        .any(|c| c["cf_other"] == "unmapped"));
+
     // A garbled page is retried; one that stays garbled fails the whole listing.
     f.control.add_fault(FaultRule {
         route: "contacts.list".into(),
@@ -161,7 +213,7 @@ async fn listed_contacts_hold_only_what_exsync_reads_and_a_garbled_page_is_an_er
         count: Some(1),
     });
     let retried = f.client.contacts_modified_since(None).await.unwrap();
-    assert_eq!(retried.contacts.len(), 1);
+    assert_eq!(retried.contacts.len(), 2);
     f.control.add_fault(FaultRule {
         route: "contacts.list".into(),
         kind: FaultKind::MalformedJson,

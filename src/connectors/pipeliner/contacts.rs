@@ -51,7 +51,8 @@ pub(super) fn revision(contact: &Value) -> i64 {
 impl PipelinerClient {
     /// Every contact modified at or after `since` (all contacts when `None`), deleted
     /// ones included, with their sharing expanded, each with only the members exsync
-    /// reads ([`ListedContact`]).
+    /// reads ([`ListedContact`]); Pipeliner is asked for the configured
+    /// [`listed_fields`](super::PipelinerConfig::listed_fields) only.
     pub async fn contacts_modified_since(
         &self,
         since: Option<DateTime<Utc>>,
@@ -74,6 +75,9 @@ impl PipelinerClient {
                     since.format(FILTER_TIME_FORMAT).to_string(),
                 ));
                 query.push(("filter-op[modified]", "gte".to_owned()));
+            }
+            if let Some(fields) = &self.config().listed_fields {
+                query.push(("load-only", fields.join(",")));
             }
             if let Some(cursor) = &after {
                 query.push(("after", cursor.clone()));

@@ -45,6 +45,8 @@ pub struct PipelinerConfig {
     pub timeout: Duration,
     /// Retries of failed calls.
     pub retry: RetryPolicy,
+    /// The fields a contact list asks for (`load-only`); `None` lists every field.
+    pub listed_fields: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for PipelinerConfig {
@@ -72,6 +74,7 @@ impl PipelinerConfig {
             skip_key: "exsync".into(),
             timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
+            listed_fields: None,
         }
     }
 }

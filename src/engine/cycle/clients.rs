@@ -15,6 +15,8 @@ use crate::engine::runner::CycleError;
 use crate::ids::SpaceId;
 use crate::store::spaces::{space_secret_context, SpaceRecord};
 use crate::store::Store;
+use crate::sync::mapping::pipeliner::listed_fields;
+use crate::sync::mapping::Mapping;
 
 /// The two clients of one space.
 #[derive(Clone, Debug)]
@@ -114,6 +116,9 @@ impl ClientCache {
         );
         pipeliner.timeout = options.timeout;
         pipeliner.retry = options.retry;
+        pipeliner.listed_fields = Some(listed_fields(&Mapping {
+            custom: space.custom_mappings.clone(),
+        }));
         let clients = SpaceClients {
             graph: GraphClient::new(graph, options.http.clone(), clock.clone()),
             pipeliner: PipelinerClient::new(pipeliner, options.http.clone()),

@@ -220,11 +220,9 @@ fn fill_slots(
 
 /// The body of a Graph create: every mapped value, and the intent as extended property.
 pub fn graph_create(c: &Contact, mapping: &Mapping, intent: Option<&IntentId>) -> Value {
-    let mut all: BTreeMap<FieldKey, Option<String>> = BTreeMap::new();
-    for k in mapping.keys() {
-        all.insert(k.clone(), c.get(&k).map(str::to_owned));
-    }
-    let mut body = graph_patch(&all, mapping);
+    let std = |f: Field| Some(c.get(&FieldKey::Std(f)));
+    let custom = |name: &str| Some(c.custom.get(name).map(String::as_str));
+    let mut body = graph_body(std, custom, mapping);
     if let (Some(obj), Some(intent)) = (body.as_object_mut(), intent) {
         obj.insert(
             "singleValueExtendedProperties".into(),
@@ -237,12 +235,29 @@ pub fn graph_create(c: &Contact, mapping: &Mapping, intent: Option<&IntentId>) -
 /// The body of a Graph PATCH with only these fields (`None` clears). A slot change sends
 /// its whole property, so `changes` should hold complete groups, as plans' updates do.
 pub fn graph_patch(changes: &BTreeMap<FieldKey, Option<String>>, mapping: &Mapping) -> Value {
+    let std = |f: Field| changes.get(&FieldKey::Std(f)).map(Option::as_deref);
+    let custom = |name: &str| {
+        changes
+            .get(&FieldKey::Custom(name.to_owned()))
+            .map(Option::as_deref)
+    };
+    graph_body(std, custom, mapping)
+}
+
+/// A Graph body of the fields `std` and `custom` name: `None` leaves a field out,
+/// `Some(None)` clears it, `Some(Some(value))` sets it.
+fn graph_body<'v>(
+    std: impl Fn(Field) -> Option<Option<&'v str>>,
+    custom: impl Fn(&str) -> Option<Option<&'v str>>,
+    mapping: &Mapping,
+) -> Value {
+    let text = |v: Option<&str>| v.map_or(Value::Null, |v| Value::String(v.to_owned()));
+    let has = |f: Field| std(f).is_some();
+    let get = |f: Field| std(f).flatten();
     let mut out = Map::new();
-    let get = |f: Field| changes.get(&FieldKey::Std(f)).cloned().flatten();
-    let has = |f: Field| changes.contains_key(&FieldKey::Std(f));
     for (f, prop) in SCALARS {
-        if has(f) {
-            out.insert(prop.into(), get(f).map_or(Value::Null, Value::String));
+        if let Some(value) = std(f) {
+            out.insert(prop.into(), text(value));
         }
     }
     if EMAIL_SLOTS.iter().any(|f| has(*f)) {
@@ -258,23 +273,20 @@ pub fn graph_patch(changes: &BTreeMap<FieldKey, Option<String>>, mapping: &Mappi
         ("homePhones", &HOME_PHONE_SLOTS[..]),
     ] {
         if slots.iter().any(|f| has(*f)) {
-            let list = slots.iter().filter_map(|f| get(*f)).map(Value::String);
+            let list = slots.iter().filter_map(|f| get(*f)).map(|v| text(Some(v)));
             out.insert(prop.into(), Value::Array(list.collect()));
         }
     }
     if ADDRESS_PARTS.iter().any(|f| has(*f)) {
         let mut addr = Map::new();
         for (f, key) in ADDRESS_PARTS.iter().zip(ADDRESS_KEYS) {
-            addr.insert(key.into(), get(*f).map_or(Value::Null, Value::String));
+            addr.insert(key.into(), text(get(*f)));
         }
         out.insert("businessAddress".into(), Value::Object(addr));
     }
     for m in &mapping.custom {
-        if let Some(v) = changes.get(&FieldKey::Custom(m.name.clone())) {
-            out.insert(
-                m.exchange.clone(),
-                v.clone().map_or(Value::Null, Value::String),
-            );
+        if let Some(value) = custom(&m.name) {
+            out.insert(m.exchange.clone(), text(value));
         }
     }
     Value::Object(out)

@@ -115,16 +115,40 @@ pub fn pipeliner_field(name: &str) -> Option<Field> {
 /// and every custom `cf_*` field (a custom mapping may name any). Listed contacts are
 /// kept with these members only.
 pub fn is_read_member(name: &str) -> bool {
-    matches!(
-        name,
-        "id" | "is_deleted"
-            | "revision"
-            | "modified"
-            | "owner_id"
-            | "share_mode"
-            | "sharing_clients"
-    ) || name.starts_with("cf_")
-        || pipeliner_field(name).is_some()
+    READ_META.contains(&name) || name.starts_with("cf_") || pipeliner_field(name).is_some()
+}
+
+/// The members of a Pipeliner contact that are not mapped fields but that exsync reads:
+/// id, version, deletion, modification time, ownership and sharing.
+const READ_META: [&str; 7] = [
+    "id",
+    "is_deleted",
+    "revision",
+    "modified",
+    "owner_id",
+    "share_mode",
+    "sharing_clients",
+];
+
+/// The fields a contact list asks Pipeliner for (its `load-only` parameter): the members
+/// exsync reads, with the expanded sharing relations narrowed to the user and role, the
+/// default mapping's fields and this mapping's custom ones. Listing a space's contacts
+/// then carries only what a cycle reads instead of every field of the entity.
+pub fn listed_fields(mapping: &Mapping) -> Vec<String> {
+    let meta = READ_META.iter().flat_map(|name| match *name {
+        "sharing_clients" => ["sharing_clients.client_id", "sharing_clients.role"].to_vec(),
+        name => vec![name],
+    });
+    let mut fields: Vec<String> = meta
+        .chain(Field::ALL.iter().map(|f| pipeliner_name(*f)))
+        .map(str::to_owned)
+        .collect();
+    for custom in &mapping.custom {
+        if !fields.contains(&custom.pipeliner) {
+            fields.push(custom.pipeliner.clone());
+        }
+    }
+    fields
 }
 
 /// The body of a Pipeliner create: every mapped value and the owner.

@@ -356,17 +356,15 @@ impl<'a> Cx<'a> {
             crm_modified: c.modified,
         };
         // Nothing changed on either side: nothing to merge, only the snapshot may move.
+        // A stored pair whose records read back with its snapshot's values stands as it
+        // is, even under newer versions: exsync's own writes read back (a Pipeliner create
+        // answers with an id only, so its revision is first seen here) and edits of
+        // unmapped fields are not worth a store write. Versions inform; values decide.
         let quiet = !e.changed && !c.changed;
         if quiet
             && matches!(p.origin, Origin::Stored)
             && *e.contact == p.base.exchange
             && *c.contact == p.base.crm
-            && e.version
-                .as_deref()
-                .is_none_or(|v| Some(v) == p.exchange_version)
-            && c.version
-                .as_deref()
-                .is_none_or(|v| Some(v) == p.crm_version)
         {
             return;
         }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::connectors::graph::models::ListedGraphContact;
 use crate::connectors::pipeliner::ListedContact;
@@ -10,7 +10,7 @@ use crate::sync::contact::{Contact, Field, FieldKey};
 use crate::sync::input::Presence;
 use crate::sync::mapping::graph::{from_graph, graph_create, graph_patch, INTENT_PROPERTY};
 use crate::sync::mapping::pipeliner::{
-    from_pipeliner, pipeliner_create, pipeliner_field, pipeliner_patch,
+    from_pipeliner, listed_fields, pipeliner_create, pipeliner_field, pipeliner_patch,
 };
 use crate::sync::mapping::{
     pipeliner_name, Change, CustomMapping, Mapping, MappingError, ReadError,
@@ -177,6 +177,58 @@ fn a_listed_contact_keeps_every_member_a_mapping_reads() {
     for sharing in ["owner_id", "share_mode", "sharing_clients"] {
         assert_eq!(kept[sharing], body[sharing], "{sharing}");
     }
+}
+
+#[test]
+fn a_contact_loaded_with_only_the_listed_fields_reads_as_the_whole_contact() {
+    let m = birthday_mapping();
+    let mut body = pipeliner_create(&full_contact(), &m, "client-1");
+    for (name, value) in [
+        ("id", json!("uuid-1")),
+        ("revision", json!(7)),
+        ("modified", json!("2026-01-01T10:00:00")),
+        ("is_deleted", json!(false)),
+        ("share_mode", json!(3)),
+        ("sharing_clients", json!([{ "client_id": "u", "role": 2 }])),
+        ("email4", json!("unmapped@example.com")),
+        ("cf_unmapped", json!("")),
+    ] {
+        body[name] = value;
+    }
+    let fields = listed_fields(&m);
+    // What Pipeliner answers to `load-only`: the named members (a dotted name keeps
+    // the relation it names).
+    let loaded: serde_json::Map<String, Value> = body
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(name, _)| {
+            fields
+                .iter()
+                .any(|f| f.split('.').next() == Some(name.as_str()))
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    assert!(!loaded.contains_key("email4") && !loaded.contains_key("cf_unmapped"));
+    let loaded = Value::Object(loaded);
+    let full = upsert_of(from_pipeliner(&body, &m, "client-1").unwrap().change);
+    let read = upsert_of(from_pipeliner(&loaded, &m, "client-1").unwrap().change);
+    assert_eq!(read.contact, full.contact);
+    assert_eq!(read.presence, full.presence);
+    assert_eq!(read.version, full.version);
+    assert_eq!(read.modified, full.modified);
+    assert_eq!(read.access, full.access);
+    for sharing in ["owner_id", "share_mode", "sharing_clients"] {
+        assert_eq!(loaded[sharing], body[sharing], "{sharing}");
+    }
+    assert_eq!(
+        fields.len(),
+        fields
+            .iter()
+            .collect::<std::collections::HashSet<_>>()
+            .len(),
+        "each field asked for once"
+    );
 }
 
 #[test]

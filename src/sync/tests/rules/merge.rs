@@ -3,7 +3,7 @@
 use super::super::support::*;
 use super::ada;
 use crate::sync::contact::Field;
-use crate::sync::input::Side;
+use crate::sync::input::{Side, Upsert};
 use crate::sync::output::LinkChange;
 use crate::sync::plan;
 use crate::sync::settings::{ConflictPolicy, SyncType};
@@ -92,6 +92,51 @@ fn echo_of_own_write_produces_no_action() {
     let p = plan(&i);
     assert_eq!(p.write_count(), 0);
     assert!(p.conflicts.is_empty());
+}
+
+#[test]
+fn a_read_back_with_the_snapshots_values_under_new_versions_changes_nothing() {
+    // A Pipeliner create answers with an id only, so the link holds no revision until
+    // the contact is read back; reading it back with the values exsync wrote is no news.
+    let mut i = with_links(
+        input(settings(SyncType::Bidirectional)),
+        vec![link("e1", "c1", &ada())],
+    );
+    i.exchange.upserts = vec![Upsert {
+        version: Some("ck-2".into()),
+        ..up("e1", ada())
+    }];
+    i.crm.upserts = vec![Upsert {
+        version: Some("42".into()),
+        ..up("c1", ada())
+    }];
+    let p = plan(&i);
+    assert_eq!(p.write_count(), 0);
+    assert!(p.links.is_empty(), "no store write: {:?}", p.links);
+    assert!(p.journal.is_empty());
+
+    // A real change still moves the link on with the versions it was read at.
+    i.crm.upserts = vec![Upsert {
+        version: Some("43".into()),
+        ..up("c1", ada().with(Field::JobTitle, "CTO"))
+    }];
+    let p = plan(&i);
+    assert_eq!(
+        updates(&p, Side::Exchange),
+        vec![("e1", vec!["job_title".to_owned()])]
+    );
+    let versions = p.links.iter().find_map(|l| match l {
+        LinkChange::Refresh {
+            exchange_version,
+            crm_version,
+            ..
+        } => Some((exchange_version.clone(), crm_version.clone())),
+        _ => None,
+    });
+    assert_eq!(
+        versions,
+        Some((Some("ck-2".to_owned()), Some("43".to_owned())))
+    );
 }
 
 #[test]
