@@ -11,6 +11,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 /// Share of the budget exsync allows itself, leaving room for clock skew and for
@@ -100,8 +101,13 @@ impl MailboxPacer {
             let Some(cells) = NonZeroU32::new(n) else {
                 return;
             };
-            // `n` never exceeds the burst, so the limiter can always grant it.
-            let _ = self.limiter.until_key_n_ready(&key, cells).await;
+            // Waits on the runtime's own timer rather than governor's, which would run a
+            // timer thread of its own for every wait.
+            while let Ok(Err(not_until)) = self.limiter.check_key_n(&key, cells) {
+                let wait = not_until.wait_time_from(self.limiter.clock().now());
+                tokio::time::sleep(wait).await;
+            }
+            // (`Err(InsufficientCapacity)` cannot happen: `n` never exceeds the burst.)
             left -= n;
         }
     }
