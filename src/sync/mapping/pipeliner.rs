@@ -135,11 +135,11 @@ const READ_META: [&str; 7] = [
 /// default mapping's fields and this mapping's custom ones. Listing a space's contacts
 /// then carries only what a cycle reads instead of every field of the entity.
 pub fn listed_fields(mapping: &Mapping) -> Vec<String> {
-    let meta = READ_META.iter().flat_map(|name| match *name {
-        "sharing_clients" => ["sharing_clients.client_id", "sharing_clients.role"].to_vec(),
-        name => vec![name],
-    });
-    let mut fields: Vec<String> = meta
+    let sharing = ["sharing_clients.client_id", "sharing_clients.role"];
+    let mut fields: Vec<String> = READ_META
+        .into_iter()
+        .filter(|name| *name != "sharing_clients")
+        .chain(sharing)
         .chain(Field::ALL.iter().map(|f| pipeliner_name(*f)))
         .map(str::to_owned)
         .collect();
