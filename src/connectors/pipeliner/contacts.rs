@@ -62,23 +62,25 @@ impl PipelinerClient {
         let mut newest = None;
         let mut server_time = None;
         let mut after: Option<String> = None;
+        // Every page repeats the filter and order, and only its cursor differs.
+        let mut every_page = vec![
+            ("first", MAX_PAGE.to_string()),
+            ("order-by", "modified".to_owned()),
+            ("include-deleted", "true".to_owned()),
+            ("expand", "sharing_clients".to_owned()),
+        ];
+        if let Some(since) = since {
+            every_page.push((
+                "filter[modified]",
+                since.format(FILTER_TIME_FORMAT).to_string(),
+            ));
+            every_page.push(("filter-op[modified]", "gte".to_owned()));
+        }
+        if let Some(fields) = &self.config().listed_fields {
+            every_page.push(("load-only", fields.join(",")));
+        }
         loop {
-            let mut query = vec![
-                ("first", MAX_PAGE.to_string()),
-                ("order-by", "modified".to_owned()),
-                ("include-deleted", "true".to_owned()),
-                ("expand", "sharing_clients".to_owned()),
-            ];
-            if let Some(since) = since {
-                query.push((
-                    "filter[modified]",
-                    since.format(FILTER_TIME_FORMAT).to_string(),
-                ));
-                query.push(("filter-op[modified]", "gte".to_owned()));
-            }
-            if let Some(fields) = &self.config().listed_fields {
-                query.push(("load-only", fields.join(",")));
-            }
+            let mut query = every_page.clone();
             if let Some(cursor) = &after {
                 query.push(("after", cursor.clone()));
             }

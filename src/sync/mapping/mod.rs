@@ -145,10 +145,8 @@ impl Mapping {
 
     /// The mapped field that fills a Pipeliner api name, if any.
     pub fn key_for_pipeliner(&self, api_name: &str) -> Option<FieldKey> {
-        Field::ALL
-            .iter()
-            .find(|f| pipeliner_name(**f) == api_name)
-            .map(|f| FieldKey::Std(*f))
+        pipeliner::pipeliner_field(api_name)
+            .map(FieldKey::Std)
             .or_else(|| {
                 self.custom
                     .iter()

@@ -133,10 +133,10 @@ fn a_listed_graph_row_keeps_every_member_a_mapping_reads() {
     ));
 }
 
-#[test]
-fn a_listed_contact_keeps_every_member_a_mapping_reads() {
-    let m = birthday_mapping();
-    let mut body = pipeliner_create(&full_contact(), &m, "client-1");
+/// A whole Pipeliner contact as a list page holds it: every mapped field of
+/// [`full_contact`], its bookkeeping and sharing, and members no mapping reads.
+fn whole_pipeliner_contact(m: &Mapping) -> Value {
+    let mut body = pipeliner_create(&full_contact(), m, "client-1");
     for (name, value) in [
         ("id", json!("uuid-1")),
         ("revision", json!(7)),
@@ -152,6 +152,28 @@ fn a_listed_contact_keeps_every_member_a_mapping_reads() {
         body[name] = value;
     }
     body["middle_name"] = json!(null);
+    body
+}
+
+/// Asserts that `narrowed`, a part of `whole`, reads as `whole` does: contact, presence,
+/// version, modification time, access and the sharing members.
+fn assert_reads_as_the_whole(narrowed: &Value, whole: &Value, m: &Mapping) {
+    let full = upsert_of(from_pipeliner(whole, m, "client-1").unwrap().change);
+    let read = upsert_of(from_pipeliner(narrowed, m, "client-1").unwrap().change);
+    assert_eq!(read.contact, full.contact);
+    assert_eq!(read.presence, full.presence);
+    assert_eq!(read.version, full.version);
+    assert_eq!(read.modified, full.modified);
+    assert_eq!(read.access, full.access);
+    for sharing in ["owner_id", "share_mode", "sharing_clients"] {
+        assert_eq!(narrowed[sharing], whole[sharing], "{sharing}");
+    }
+}
+
+#[test]
+fn a_listed_contact_keeps_every_member_a_mapping_reads() {
+    let m = birthday_mapping();
+    let body = whole_pipeliner_contact(&m);
     let listed: ListedContact = serde_json::from_value(body.clone()).unwrap();
     let kept = listed.value.as_object().unwrap();
     assert!(["email4", "owner", "formatted_name"]
@@ -166,35 +188,13 @@ fn a_listed_contact_keeps_every_member_a_mapping_reads() {
     for f in Field::ALL {
         assert_eq!(pipeliner_field(pipeliner_name(f)), Some(f));
     }
-    let full = from_pipeliner(&body, &m, "client-1").unwrap();
-    let filtered = from_pipeliner(&listed.value, &m, "client-1").unwrap();
-    let (full, filtered) = (upsert_of(full.change), upsert_of(filtered.change));
-    assert_eq!(filtered.contact, full.contact);
-    assert_eq!(filtered.presence, full.presence);
-    assert_eq!(filtered.version, full.version);
-    assert_eq!(filtered.modified, full.modified);
-    assert_eq!(filtered.access, full.access);
-    for sharing in ["owner_id", "share_mode", "sharing_clients"] {
-        assert_eq!(kept[sharing], body[sharing], "{sharing}");
-    }
+    assert_reads_as_the_whole(&listed.value, &body, &m);
 }
 
 #[test]
 fn a_contact_loaded_with_only_the_listed_fields_reads_as_the_whole_contact() {
     let m = birthday_mapping();
-    let mut body = pipeliner_create(&full_contact(), &m, "client-1");
-    for (name, value) in [
-        ("id", json!("uuid-1")),
-        ("revision", json!(7)),
-        ("modified", json!("2026-01-01T10:00:00")),
-        ("is_deleted", json!(false)),
-        ("share_mode", json!(3)),
-        ("sharing_clients", json!([{ "client_id": "u", "role": 2 }])),
-        ("email4", json!("unmapped@example.com")),
-        ("cf_unmapped", json!("")),
-    ] {
-        body[name] = value;
-    }
+    let body = whole_pipeliner_contact(&m);
     let fields = listed_fields(&m);
     // What Pipeliner answers to `load-only`: the named members (a dotted name keeps
     // the relation it names).
@@ -209,18 +209,11 @@ fn a_contact_loaded_with_only_the_listed_fields_reads_as_the_whole_contact() {
         })
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect();
-    assert!(!loaded.contains_key("email4") && !loaded.contains_key("cf_unmapped"));
-    let loaded = Value::Object(loaded);
-    let full = upsert_of(from_pipeliner(&body, &m, "client-1").unwrap().change);
-    let read = upsert_of(from_pipeliner(&loaded, &m, "client-1").unwrap().change);
-    assert_eq!(read.contact, full.contact);
-    assert_eq!(read.presence, full.presence);
-    assert_eq!(read.version, full.version);
-    assert_eq!(read.modified, full.modified);
-    assert_eq!(read.access, full.access);
-    for sharing in ["owner_id", "share_mode", "sharing_clients"] {
-        assert_eq!(loaded[sharing], body[sharing], "{sharing}");
+    for unread in ["email4", "owner", "formatted_name", "cf_unmapped"] {
+        assert!(!loaded.contains_key(unread), "{unread}");
     }
+    assert_eq!(loaded["middle_name"], json!(null), "asked for, so present");
+    assert_reads_as_the_whole(&Value::Object(loaded), &body, &m);
     assert_eq!(
         fields.len(),
         fields
