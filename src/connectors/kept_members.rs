@@ -64,7 +64,7 @@ impl<'de, F: MemberFilter> Visitor<'de> for KeptMembersVisitor<F> {
 }
 
 /// A member name, borrowed from the page's text unless it holds escapes.
-struct MemberName<'de>(Cow<'de, str>);
+pub(crate) struct MemberName<'de>(pub(crate) Cow<'de, str>);
 
 impl<'de> Deserialize<'de> for MemberName<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

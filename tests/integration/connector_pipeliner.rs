@@ -6,7 +6,9 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use exsync::clock::Clock;
-use exsync::connectors::pipeliner::{PipelinerClient, PipelinerConfig, PipelinerError};
+use exsync::connectors::pipeliner::{
+    ListedContact, PipelinerClient, PipelinerConfig, PipelinerError,
+};
 use exsync::connectors::retry::RetryPolicy;
 use exsync::sim::pipeliner::{
     ClientSeed, FaultKind, FaultRule, FieldSeed, PipelinerControl, PipelinerSim,
@@ -80,11 +82,7 @@ async fn the_delta_walks_every_page_once_and_sees_soft_deletes() {
     }
     let all = f.client.contacts_modified_since(None).await.unwrap();
     assert_eq!(all.contacts.len(), 250);
-    let mut seen: Vec<_> = all
-        .contacts
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_owned())
-        .collect();
+    let mut seen: Vec<_> = all.contacts.iter().map(|c| c.id.clone().unwrap()).collect();
     seen.sort();
     seen.dedup();
     assert_eq!(seen.len(), 250, "each contact exactly once");
@@ -109,14 +107,23 @@ async fn the_delta_walks_every_page_once_and_sees_soft_deletes() {
     let deleted = changes
         .contacts
         .iter()
-        .find(|c| c["id"] == ids[3].as_str())
+        .find(|c| c.id.as_ref() == Some(&ids[3]))
         .expect("the deleted contact is listed");
-    assert_eq!(deleted["is_deleted"], true);
+    assert!(deleted.is_deleted);
     assert!(changes
         .contacts
         .iter()
-        .any(|c| c["id"] == ids[7].as_str() && c["position"] == "CFO"));
+        .any(|c| c.id.as_ref() == Some(&ids[7]) && c.field("position") == Some(Some("CFO"))));
     f.sim.stop().await;
+}
+
+/// Asserts that a listed contact came with the members exsync reads besides its fields.
+fn assert_reads_its_bookkeeping(contact: &ListedContact) {
+    assert!(contact.id.is_some(), "id");
+    assert!(contact.version.is_some(), "revision");
+    assert!(contact.modified.is_some(), "modified");
+    assert!(contact.owner_id.is_some(), "owner_id");
+    assert!(contact.share_mode.is_some(), "share_mode");
 }
 
 #[actix_web::test]
@@ -129,31 +136,17 @@ async fn listed_contacts_hold_only_what_exsync_reads_and_a_garbled_page_is_an_er
         )
         .unwrap();
     let all = f.client.contacts_modified_since(None).await.unwrap();
-    let contact = all.contacts[0].as_object().unwrap();
-    assert_eq!(contact["last_name"], "Kept");
+    let contact = &all.contacts[0];
+    assert_eq!(contact.field("last_name"), Some(Some("Kept")));
     assert_eq!(
-        contact["middle_name"], "",
+        contact.field("middle_name"),
+        Some(Some("")),
         "an empty mapped field stays present"
     );
-    for read in [
-        "id",
-        "revision",
-        "modified",
-        "owner_id",
-        "is_deleted",
-        "share_mode",
-    ] {
-        assert!(contact.contains_key(read), "{read}");
-    }
-    for unread in [
-        "email4",
-        "owner",
-        "formatted_name",
-        "unit_id",
-        "contact_type",
-    ] {
-        assert!(!contact.contains_key(unread), "{unread}");
-    }
+    assert_reads_its_bookkeeping(contact);
+    assert!(!contact.is_deleted);
+    assert_eq!(contact.field("email4"), None, "not a mapped field");
+    assert_eq!(contact.fields.len(), 20, "the default mapping's fields");
 
     // A client told the fields it lists asks Pipeliner for those only (`load-only`):
     // an unmapped custom field, which the members filter would keep, does not come.
@@ -185,25 +178,17 @@ async fn listed_contacts_hold_only_what_exsync_reads_and_a_garbled_page_is_an_er
     let custom = listed
         .contacts
         .iter()
-        .find(|c| c["last_name"] == "Custom")
+        .find(|c| c.field("last_name") == Some(Some("Custom")))
         .expect("listed");
-    assert_eq!(custom["cf_birthday"], "1815-12-10");
-    assert!(custom.get("cf_other").is_none(), "{custom}");
-    for read in [
-        "id",
-        "revision",
-        "modified",
-        "owner_id",
-        "share_mode",
-        "middle_name",
-    ] {
-        assert!(custom.get(read).is_some(), "{read}");
-    }
+    assert_eq!(custom.field("cf_birthday"), Some(Some("1815-12-10")));
+    assert_eq!(custom.field("cf_other"), None, "{custom:?}");
+    assert_reads_its_bookkeeping(custom);
+    assert!(custom.field("middle_name").is_some());
     let everything = f.client.contacts_modified_since(None).await.unwrap();
     assert!(everything
         .contacts
         .iter()
-        .any(|c| c["cf_other"] == "unmapped"));
+        .any(|c| c.field("cf_other") == Some(Some("unmapped"))));
 
     // A garbled page is retried; one that stays garbled fails the whole listing.
     f.control.add_fault(FaultRule {
@@ -256,7 +241,7 @@ async fn batch_writes_report_each_item_and_skip_own_webhooks() {
         results[1]
     );
     let contact = f.client.contact(&created).await.unwrap();
-    assert_eq!(contact["last_name"], "Lovelace");
+    assert_eq!(contact.field("last_name"), Some(Some("Lovelace")));
     let deleted = f
         .client
         .batch_delete(std::slice::from_ref(&created))
@@ -264,7 +249,7 @@ async fn batch_writes_report_each_item_and_skip_own_webhooks() {
         .unwrap();
     assert_eq!(deleted[0].as_ref().unwrap(), &created);
     let contact = f.client.contact(&created).await.unwrap();
-    assert_eq!(contact["is_deleted"], true);
+    assert!(contact.is_deleted);
 
     let hook = f
         .client
@@ -398,7 +383,7 @@ fn ids_of(changes: &exsync::connectors::pipeliner::contacts::ContactChanges) -> 
     changes
         .contacts
         .iter()
-        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .map(|c| c.id.clone().unwrap())
         .collect()
 }
 
@@ -480,9 +465,13 @@ async fn periodic_polls_of_a_space_share_one_window_of_changes() {
     let cfo = extended
         .contacts
         .iter()
-        .find(|c| c["id"] == early.as_str())
+        .find(|c| c.id.as_ref() == Some(&early))
         .expect("the edit is seen");
-    assert_eq!(cfo["position"], "CFO", "the newest revision");
+    assert_eq!(
+        cfo.field("position"),
+        Some(Some("CFO")),
+        "the newest revision"
+    );
     let from_start = f
         .client
         .contacts_modified_since_shared(poll(start, clock.now()))

@@ -32,7 +32,7 @@ pub fn parse_time(value: &str) -> Option<DateTime<Utc>> {
 pub struct ContactChanges {
     /// Each changed contact once (latest revision), deleted ones with `is_deleted: true`;
     /// shared, so that the space's window answers its users without copying bodies.
-    pub contacts: Vec<Arc<Value>>,
+    pub contacts: Vec<Arc<ListedContact>>,
     /// The newest `modified` seen.
     pub newest_modified: Option<DateTime<Utc>>,
     /// Pipeliner's clock when the first page was answered: every change after it has a
@@ -43,11 +43,6 @@ pub struct ContactChanges {
 /// The result of one item of a batch write: the contact id, or why it failed.
 pub type ItemResult = Result<String, PipelinerError>;
 
-/// A contact's revision (0 when absent).
-pub(super) fn revision(contact: &Value) -> i64 {
-    contact["revision"].as_i64().unwrap_or(0)
-}
-
 impl PipelinerClient {
     /// Every contact modified at or after `since` (all contacts when `None`), deleted
     /// ones included, with their sharing expanded, each with only the members exsync
@@ -57,7 +52,7 @@ impl PipelinerClient {
         &self,
         since: Option<DateTime<Utc>>,
     ) -> Result<ContactChanges, PipelinerError> {
-        let mut by_id: HashMap<String, Value> = HashMap::new();
+        let mut by_id: HashMap<String, ListedContact> = HashMap::new();
         let mut order: Vec<String> = Vec::new();
         let mut newest = None;
         let mut server_time = None;
@@ -100,22 +95,19 @@ impl PipelinerClient {
                 ));
             };
             let listed = items.len();
-            for row in items {
-                let contact = row.value;
-                let Some(id) = contact["id"].as_str() else {
+            for contact in items {
+                let Some(id) = contact.id.clone() else {
                     return Err(PipelinerError::Malformed("a contact without an id".into()));
                 };
-                if let Some(modified) = contact["modified"].as_str().and_then(parse_time) {
-                    newest = newest.max(Some(modified));
-                }
-                match by_id.get(id) {
-                    Some(seen) if revision(seen) >= revision(&contact) => {}
+                newest = newest.max(contact.modified);
+                match by_id.get(&id) {
+                    Some(seen) if seen.revision() >= contact.revision() => {}
                     Some(_) => {
-                        by_id.insert(id.to_owned(), contact);
+                        by_id.insert(id, contact);
                     }
                     None => {
-                        order.push(id.to_owned());
-                        by_id.insert(id.to_owned(), contact);
+                        order.push(id.clone());
+                        by_id.insert(id, contact);
                     }
                 }
             }
@@ -137,14 +129,15 @@ impl PipelinerClient {
         })
     }
 
-    /// One contact, deleted ones included.
-    pub async fn contact(&self, id: &str) -> Result<Value, PipelinerError> {
+    /// One contact, deleted ones included (one without an id when the answer carries
+    /// none).
+    pub async fn contact(&self, id: &str) -> Result<ListedContact, PipelinerError> {
         let query = [
             ("include-deleted", "true".to_owned()),
             ("expand", "sharing_clients".to_owned()),
         ];
         Ok(self
-            .send(
+            .send_as::<Option<ListedContact>>(
                 Method::GET,
                 &format!("/entities/Contacts/{id}"),
                 &query,
@@ -152,7 +145,8 @@ impl PipelinerClient {
                 true,
             )
             .await?
-            .data)
+            .data
+            .unwrap_or_default())
     }
 
     /// Creates (items without `id`) and updates (items with `id`) in batches of 100;

@@ -12,11 +12,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::contacts::ContactChanges;
+use super::{ListedContact, PipelinerClient, PipelinerError};
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use serde_json::Value;
-
-use super::contacts::{parse_time, revision, ContactChanges};
-use super::{PipelinerClient, PipelinerError};
 
 /// How far before a watermark each pull of changes starts, so changes saved in the same
 /// second as the last one seen, or committed a little after their `modified` stamp, are
@@ -44,7 +42,7 @@ pub struct ChangeFeed {
 struct Held {
     modified: DateTime<Utc>,
     revision: i64,
-    body: Arc<Value>,
+    body: Arc<ListedContact>,
 }
 
 /// What the feed knows: every change with `modified` in `from ..= to`.
@@ -78,17 +76,14 @@ impl Window {
     }
 
     /// Adds a fetched contact, keeping the newer revision of one already held.
-    fn hold(&mut self, body: Arc<Value>) -> Result<(), PipelinerError> {
-        let Some(id) = body["id"].as_str().map(str::to_owned) else {
+    fn hold(&mut self, body: Arc<ListedContact>) -> Result<(), PipelinerError> {
+        let Some(id) = body.id.clone() else {
             return Err(PipelinerError::Malformed("a contact without an id".into()));
         };
         // A contact without a readable stamp is held as changed at the window's end, so
         // it is answered to every poll until it ages out.
-        let modified = body["modified"]
-            .as_str()
-            .and_then(parse_time)
-            .unwrap_or(self.to);
-        let revision = revision(&body);
+        let modified = body.modified.unwrap_or(self.to);
+        let revision = body.revision();
         match self.contacts.get(&id) {
             Some(held) if held.revision >= revision => {}
             _ => {
@@ -212,18 +207,18 @@ impl PipelinerClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
     }
 
-    fn contact(id: &str, modified: DateTime<Utc>, revision: i64) -> Arc<Value> {
-        Arc::new(json!({
-            "id": id,
-            "revision": revision,
-            "modified": modified.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
-        }))
+    fn contact(id: &str, modified: DateTime<Utc>, revision: i64) -> Arc<ListedContact> {
+        Arc::new(ListedContact {
+            id: Some(id.to_owned()),
+            version: Some(revision.to_string()),
+            modified: Some(modified),
+            ..ListedContact::default()
+        })
     }
 
     fn window(from: i64, to: i64) -> Window {
@@ -260,10 +255,10 @@ mod tests {
         let ids: Vec<&str> = all
             .contacts
             .iter()
-            .map(|c| c["id"].as_str().unwrap())
+            .map(|c| c.id.as_deref().unwrap())
             .collect();
         assert_eq!(ids, ["a", "c", "b"], "oldest first");
-        assert_eq!(all.contacts[0]["revision"], 2);
+        assert_eq!(all.contacts[0].revision(), 2);
         assert_eq!(all.newest_modified, Some(at(50)));
         assert_eq!(all.server_time, Some(at(100)));
         let recent = w.answer(at(30));
@@ -272,10 +267,7 @@ mod tests {
             2,
             "modified at or after the watermark"
         );
-        assert!(
-            w.hold(Arc::new(json!({ "modified": "x" }))).is_err(),
-            "no id"
-        );
+        assert!(w.hold(Arc::new(ListedContact::default())).is_err(), "no id");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod contacts;
 pub mod directory;
 pub mod error;
 pub mod feed;
+pub mod listed;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -79,19 +80,7 @@ impl PipelinerConfig {
     }
 }
 
-/// The members of a Pipeliner contact exsync reads
-/// ([`is_read_member`](crate::sync::mapping::pipeliner::is_read_member)).
-#[derive(Debug)]
-pub struct PipelinerReadMembers;
-
-impl crate::connectors::kept_members::MemberFilter for PipelinerReadMembers {
-    fn keeps(name: &str) -> bool {
-        crate::sync::mapping::pipeliner::is_read_member(name)
-    }
-}
-
-/// A listed Pipeliner contact with only the members exsync reads.
-pub type ListedContact = crate::connectors::kept_members::KeptMembers<PipelinerReadMembers>;
+pub use listed::ListedContact;
 
 /// A successful answer: `data` and, for lists, `page_info`.
 #[derive(Debug, Clone)]

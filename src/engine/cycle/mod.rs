@@ -27,7 +27,7 @@ use crate::engine::runner::{
 use crate::store::sync_state::{UserSyncState, CRM_WATERMARK_LAG, EXCHANGE_SAFETY_NET};
 use crate::store::Store;
 use crate::sync::mapping::graph::{from_graph, INTENT_PROPERTY};
-use crate::sync::mapping::pipeliner::from_pipeliner;
+use crate::sync::mapping::pipeliner::from_listed;
 use crate::sync::mapping::{Change, Mapping};
 use crate::sync::snapshot::contact_hash;
 use crate::sync::{
@@ -528,14 +528,14 @@ impl SyncCycle {
                     from_graph(&contact.body, mapping)
                 }
                 Side::Crm => {
-                    let value = clients
+                    let listed = clients
                         .pipeliner
                         .contact(id)
                         .await
                         .map_err(pipeliner_failed)?;
-                    from_pipeliner(&value, mapping, owner).map(|mut read| {
+                    from_listed(&listed, mapping, owner).map(|mut read| {
                         if let Change::Upsert(upsert) = &mut read.change {
-                            upsert.access = pull::access_of(&value, owner, upsert.access);
+                            upsert.access = pull::access_of(&listed, owner, upsert.access);
                         }
                         read
                     })

@@ -8,16 +8,15 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::Value;
 
 use super::errors::{graph_failed, pipeliner_failed};
 use crate::connectors::graph::models::DeltaItem;
 use crate::connectors::graph::{GraphClient, GraphError};
 use crate::connectors::pipeliner::feed::{SharedPoll, FEED_OVERLAP};
-use crate::connectors::pipeliner::PipelinerClient;
+use crate::connectors::pipeliner::{ListedContact, PipelinerClient};
 use crate::engine::runner::CycleError;
 use crate::sync::mapping::graph::from_graph;
-use crate::sync::mapping::pipeliner::from_pipeliner;
+use crate::sync::mapping::pipeliner::from_listed;
 use crate::sync::mapping::{Change, Mapping};
 use crate::sync::{Access, Listing, SideChanges};
 
@@ -38,7 +37,7 @@ pub struct CrmPull {
     /// scope for every setting, so they matter only where the user has a link to them
     /// (see [`CrmPull::admit_linked`]). In a space of many users these are most of what
     /// the shared window answers.
-    pub foreign: Vec<Arc<Value>>,
+    pub foreign: Vec<Arc<ListedContact>>,
     /// The watermark to store once the cycle commits.
     pub watermark: Option<DateTime<Utc>>,
 }
@@ -48,7 +47,7 @@ impl CrmPull {
     pub fn foreign_ids(&self) -> Vec<String> {
         self.foreign
             .iter()
-            .filter_map(|body| body["id"].as_str().map(str::to_owned))
+            .filter_map(|body| body.id.clone())
             .collect()
     }
 
@@ -56,7 +55,7 @@ impl CrmPull {
     /// left the user's scope, or whose Pipeliner side was deleted) and drops the rest.
     pub fn admit_linked(&mut self, linked: &HashSet<String>, mapping: &Mapping, owner_id: &str) {
         for body in std::mem::take(&mut self.foreign) {
-            if body["id"].as_str().is_some_and(|id| linked.contains(id)) {
+            if body.id.as_ref().is_some_and(|id| linked.contains(id)) {
                 read_crm(&mut self.changes, &body, mapping, owner_id);
             }
         }
@@ -129,25 +128,21 @@ pub async fn pull_exchange(
 
 /// The user's access to a Pipeliner contact: owner, or what sharing and the share mode
 /// grant.
-pub fn access_of(contact: &Value, owner_id: &str, read: Access) -> Access {
+pub fn access_of(contact: &ListedContact, owner_id: &str, read: Access) -> Access {
     if read == Access::Owner {
         return Access::Owner;
     }
-    let shared = contact["sharing_clients"]
-        .as_array()
-        .map(|shares| {
-            shares
-                .iter()
-                .filter(|s| s["client_id"].as_str() == Some(owner_id))
-                .map(|s| match s["role"].as_i64() {
-                    Some(2) => Access::Editor,
-                    _ => Access::Viewer,
-                })
-                .min()
-                .unwrap_or(Access::None)
+    let shared = contact
+        .sharing
+        .iter()
+        .filter(|s| s.client_id.as_deref() == Some(owner_id))
+        .map(|s| match s.role {
+            Some(2) => Access::Editor,
+            _ => Access::Viewer,
         })
+        .min()
         .unwrap_or(Access::None);
-    let by_mode = match contact["share_mode"].as_i64() {
+    let by_mode = match contact.share_mode {
         Some(3) => Access::Editor,
         Some(2) => Access::Viewer,
         _ => Access::None,
@@ -157,16 +152,14 @@ pub fn access_of(contact: &Value, owner_id: &str, read: Access) -> Access {
 
 /// Whether a listed Pipeliner contact is one the user has no access to at all; one
 /// without an id is read (and skipped with a warning) like any other.
-fn is_foreign(contact: &Value, owner_id: &str) -> bool {
-    let owned = contact["owner_id"].as_str() == Some(owner_id);
-    contact["id"].is_string()
-        && !owned
-        && access_of(contact, owner_id, Access::None) == Access::None
+fn is_foreign(contact: &ListedContact, owner_id: &str) -> bool {
+    let owned = contact.owner_id.as_deref() == Some(owner_id);
+    contact.id.is_some() && !owned && access_of(contact, owner_id, Access::None) == Access::None
 }
 
 /// Reads one Pipeliner contact into `changes`, with the user's access to it.
-fn read_crm(changes: &mut SideChanges, value: &Value, mapping: &Mapping, owner_id: &str) {
-    match from_pipeliner(value, mapping, owner_id) {
+fn read_crm(changes: &mut SideChanges, value: &ListedContact, mapping: &Mapping, owner_id: &str) {
+    match from_listed(value, mapping, owner_id) {
         Ok(read) => {
             let change = match read.change {
                 Change::Upsert(mut upsert) => {
@@ -235,18 +228,24 @@ pub async fn pull_crm(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    fn listed(body: Value) -> ListedContact {
+        serde_json::from_value(body).unwrap()
+    }
 
     #[test]
     fn contacts_the_user_cannot_see_are_set_apart_until_a_link_admits_them() {
         let me = "client-1";
-        let owned = json!({ "id": "own", "owner_id": me, "last_name": "Mine" });
-        let shared = json!({ "id": "shared", "owner_id": "x", "last_name": "Shared",
-            "sharing_clients": [{ "client_id": me, "role": 1 }] });
-        let open = json!({ "id": "open", "owner_id": "x", "share_mode": 3 });
-        let hidden = json!({ "id": "hidden", "owner_id": "x", "last_name": "Hidden" });
-        let gone = json!({ "id": "gone", "owner_id": "x", "is_deleted": true });
-        let no_id = json!({ "owner_id": "x" });
+        let owned = listed(json!({ "id": "own", "owner_id": me, "last_name": "Mine" }));
+        let shared = listed(
+            json!({ "id": "shared", "owner_id": "x", "last_name": "Shared",
+            "sharing_clients": [{ "client_id": me, "role": 1 }] }),
+        );
+        let open = listed(json!({ "id": "open", "owner_id": "x", "share_mode": 3 }));
+        let hidden = listed(json!({ "id": "hidden", "owner_id": "x", "last_name": "Hidden" }));
+        let gone = listed(json!({ "id": "gone", "owner_id": "x", "is_deleted": true }));
+        let no_id = listed(json!({ "owner_id": "x" }));
         assert!(!is_foreign(&owned, me));
         assert!(!is_foreign(&shared, me));
         assert!(!is_foreign(&open, me));
@@ -259,7 +258,7 @@ mod tests {
             foreign: vec![
                 Arc::new(hidden),
                 Arc::new(gone),
-                Arc::new(json!({ "id": "other", "owner_id": "x" })),
+                Arc::new(listed(json!({ "id": "other", "owner_id": "x" }))),
             ],
             watermark: None,
         };
@@ -279,18 +278,26 @@ mod tests {
     #[test]
     fn access_comes_from_ownership_sharing_and_share_mode() {
         let me = "client-1";
-        assert_eq!(access_of(&json!({}), me, Access::Owner), Access::Owner);
-        assert_eq!(access_of(&json!({}), me, Access::None), Access::None);
-        let shared = json!({ "sharing_clients": [{ "client_id": me, "role": 2 }] });
+        assert_eq!(
+            access_of(&ListedContact::default(), me, Access::Owner),
+            Access::Owner
+        );
+        assert_eq!(
+            access_of(&ListedContact::default(), me, Access::None),
+            Access::None
+        );
+        let shared = listed(json!({ "sharing_clients": [{ "client_id": me, "role": 2 }] }));
         assert_eq!(access_of(&shared, me, Access::None), Access::Editor);
-        let watched = json!({ "sharing_clients": [{ "client_id": me, "role": 1 }, { "client_id": "x", "role": 2 }] });
+        let watched = listed(
+            json!({ "sharing_clients": [{ "client_id": me, "role": 1 }, { "client_id": "x", "role": 2 }] }),
+        );
         assert_eq!(access_of(&watched, me, Access::None), Access::Viewer);
         assert_eq!(
-            access_of(&json!({ "share_mode": 3 }), me, Access::None),
+            access_of(&listed(json!({ "share_mode": 3 })), me, Access::None),
             Access::Editor
         );
         assert_eq!(
-            access_of(&json!({ "share_mode": 2 }), me, Access::None),
+            access_of(&listed(json!({ "share_mode": 2 })), me, Access::None),
             Access::Viewer
         );
     }

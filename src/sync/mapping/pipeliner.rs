@@ -4,30 +4,40 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{NaiveDateTime, TimeZone, Utc};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{custom_value, pipeliner_name, presence, Change, CustomKind, Mapping, Read, ReadError};
+use crate::connectors::pipeliner::listed::{ListedContact, Member, META_MEMBERS};
 use crate::sync::contact::{Contact, Field, FieldKey};
 use crate::sync::input::Upsert;
 use crate::sync::settings::Access;
 
-/// Reads one Pipeliner contact. `user_client_id` is the user's Pipeliner Client id: a
-/// contact they own gets `Access::Owner`, any other `Access::None`, which the engine raises
-/// to `Editor` or `Viewer` from sharing facts.
+/// Reads one Pipeliner contact from its JSON. `user_client_id` is the user's Pipeliner
+/// Client id: a contact they own gets `Access::Owner`, any other `Access::None`, which the
+/// engine raises to `Editor` or `Viewer` from sharing facts.
 pub fn from_pipeliner(
     v: &Value,
     mapping: &Mapping,
     user_client_id: &str,
 ) -> Result<Read, ReadError> {
-    let obj = v.as_object().ok_or(ReadError::NotAnObject)?;
-    let id = obj
-        .get("id")
-        .and_then(Value::as_str)
+    let listed = ListedContact::deserialize(v).map_err(|_| ReadError::NotAnObject)?;
+    from_listed(&listed, mapping, user_client_id)
+}
+
+/// Reads one Pipeliner contact as listed ([`from_pipeliner`] without the JSON).
+pub fn from_listed(
+    listed: &ListedContact,
+    mapping: &Mapping,
+    user_client_id: &str,
+) -> Result<Read, ReadError> {
+    let id = listed
+        .id
+        .as_deref()
         .filter(|s| !s.is_empty())
         .ok_or(ReadError::MissingId)?
         .to_owned();
-    if obj.get("is_deleted").and_then(Value::as_bool) == Some(true) {
+    if listed.is_deleted {
         return Ok(Read {
             change: Change::Delete(id),
             warnings: Vec::new(),
@@ -36,34 +46,22 @@ pub fn from_pipeliner(
     let mut c = Contact::default();
     let mut present = BTreeSet::new();
     let mut warnings = Vec::new();
-    // One pass over the members rather than a keyed lookup per field.
-    for (name, val) in obj {
-        if let Some(f) = pipeliner_field(name) {
-            present.insert(FieldKey::Std(f));
-            c.set(&FieldKey::Std(f), val.as_str());
+    for (member, text) in &listed.fields {
+        if let Member::Std(f) = member {
+            present.insert(FieldKey::Std(*f));
+            c.set(&FieldKey::Std(*f), text.as_deref());
         }
     }
     for m in &mapping.custom {
-        if let Some(val) = obj.get(&m.pipeliner) {
+        if let Some(text) = listed.field(&m.pipeliner) {
             let key = FieldKey::Custom(m.name.clone());
-            let value = custom_value(m, val.as_str(), &mut warnings);
+            let value = custom_value(m, text, &mut warnings);
             c.set(&key, value.as_deref());
             present.insert(key);
         }
     }
     c.compact_slots();
-    let version = match obj.get("revision") {
-        Some(Value::Number(n)) => Some(n.to_string()),
-        Some(Value::String(s)) => Some(s.clone()),
-        _ => None,
-    };
-    let modified = obj
-        .get("modified")
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse::<NaiveDateTime>().ok())
-        .map(|n| Utc.from_utc_datetime(&n));
-    let owner = obj.get("owner_id").and_then(Value::as_str);
-    let access = if owner == Some(user_client_id) {
+    let access = if listed.owner_id.as_deref() == Some(user_client_id) {
         Access::Owner
     } else {
         Access::None
@@ -73,8 +71,8 @@ pub fn from_pipeliner(
             id,
             contact: c,
             presence: presence(mapping, present),
-            version,
-            modified,
+            version: listed.version.clone(),
+            modified: listed.modified,
             access,
             intent: None,
         })),
@@ -110,33 +108,13 @@ pub fn pipeliner_field(name: &str) -> Option<Field> {
     })
 }
 
-/// Whether exsync reads this member of a Pipeliner contact: its id, version and
-/// deletion, ownership and sharing, the default mapping's fields ([`pipeliner_field`])
-/// and every custom `cf_*` field (a custom mapping may name any). Listed contacts are
-/// kept with these members only.
-pub fn is_read_member(name: &str) -> bool {
-    READ_META.contains(&name) || name.starts_with("cf_") || pipeliner_field(name).is_some()
-}
-
-/// The members of a Pipeliner contact that are not mapped fields but that exsync reads:
-/// id, version, deletion, modification time, ownership and sharing.
-const READ_META: [&str; 7] = [
-    "id",
-    "is_deleted",
-    "revision",
-    "modified",
-    "owner_id",
-    "share_mode",
-    "sharing_clients",
-];
-
 /// The fields a contact list asks Pipeliner for (its `load-only` parameter): the members
 /// exsync reads, with the expanded sharing relations narrowed to the user and role, the
 /// default mapping's fields and this mapping's custom ones. Listing a space's contacts
 /// then carries only what a cycle reads instead of every field of the entity.
 pub fn listed_fields(mapping: &Mapping) -> Vec<String> {
     let sharing = ["sharing_clients.client_id", "sharing_clients.role"];
-    let mut fields: Vec<String> = READ_META
+    let mut fields: Vec<String> = META_MEMBERS
         .into_iter()
         .filter(|name| *name != "sharing_clients")
         .chain(sharing)
