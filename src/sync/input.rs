@@ -3,7 +3,9 @@
 //! refusals, the user's settings, the mapping, the space's required Pipeliner fields, and
 //! `now`. Everything is a plain value; the engine builds it from the connectors and sled.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -159,8 +161,8 @@ impl LinkSet {
     pub fn new(all: Vec<Link>) -> (Self, Vec<Link>) {
         let mut set = LinkSet {
             links: Vec::with_capacity(all.len()),
-            by_exchange: HashMap::with_capacity(all.len()),
-            by_crm: HashMap::with_capacity(all.len()),
+            by_exchange: HashMap::with_capacity_and_hasher(all.len(), Default::default()),
+            by_crm: HashMap::with_capacity_and_hasher(all.len(), Default::default()),
         };
         let mut rejected = Vec::new();
         for link in all {

@@ -2,7 +2,6 @@
 //! entries dropped by id and revision), single reads, and batch writes with per-item
 //! results.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -52,7 +51,7 @@ impl PipelinerClient {
         &self,
         since: Option<DateTime<Utc>>,
     ) -> Result<ContactChanges, PipelinerError> {
-        let mut by_id: HashMap<String, ListedContact> = HashMap::new();
+        let mut by_id: foldhash::HashMap<String, ListedContact> = Default::default();
         let mut order: Vec<String> = Vec::new();
         let mut newest = None;
         let mut server_time = None;

@@ -10,7 +10,7 @@ mod pair;
 mod unlinked;
 mod view;
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 use super::contact::FieldKey;
 use super::input::{IntentId, PendingIntent, PlanInput, Side};
@@ -32,8 +32,9 @@ pub(crate) struct Cx<'a> {
     pub keys: Vec<FieldKey>,
     pub exchange: SideView<'a>,
     pub crm: SideView<'a>,
-    // Looked up by id only, never walked: hashed, so a lookup does not compare long ids
-    // along a tree path.
+    // Looked up by id only, never walked: hashed (foldhash: ids come from the upstreams,
+    // not from whoever calls exsync), so a lookup does not compare long ids along a tree
+    // path.
     pub tombstones: HashSet<(Side, &'a str)>,
     pub intents: HashMap<&'a IntentId, &'a PendingIntent>,
     pub used_intents: HashSet<IntentId>,
@@ -66,13 +67,13 @@ impl<'a> Cx<'a> {
                 .map(|t| (t.side, t.id.as_str()))
                 .collect(),
             intents: input.intents.iter().map(|i| (&i.id, i)).collect(),
-            used_intents: HashSet::new(),
+            used_intents: HashSet::default(),
             refusals: input
                 .refusals
                 .iter()
                 .map(|r| (r.exchange_id.as_str(), r.key.as_str()))
                 .collect(),
-            consumed: HashSet::new(),
+            consumed: HashSet::default(),
             next_pair: 0,
             out,
         }

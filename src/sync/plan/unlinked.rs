@@ -3,7 +3,9 @@
 //! and creates on the other side, with the required-field rule for Pipeliner.
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
+
+use foldhash::{HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
 
@@ -24,14 +26,10 @@ impl<'a> Cx<'a> {
             return;
         }
         for side in [Side::Exchange, Side::Crm] {
-            let found: Vec<(&'a str, Cow<'a, Upsert>)> = self
+            let links = &self.input.links;
+            let found = self
                 .view(side)
-                .seen
-                .iter()
-                .filter_map(|(id, s)| s.to_cow().map(|u| (*id, u)))
-                .filter(|(_, u)| u.intent.is_some())
-                .filter(|(id, _)| self.input.links.position(side, id).is_none())
-                .collect();
+                .sorted(|id, u| u.intent.is_some() && links.position(side, id).is_none());
             for (id, u) in found {
                 let Some(intent) = u.intent.as_ref().and_then(|i| self.intents.get(i).copied())
                 else {
@@ -137,17 +135,12 @@ impl<'a> Cx<'a> {
     }
 
     fn fresh(&self, side: Side) -> Vec<(&'a str, Cow<'a, Upsert>)> {
-        let view = self.view(side);
-        view.seen
-            .iter()
-            .filter_map(|(id, s)| s.to_cow().map(|u| (*id, u)))
-            .filter(|(id, u)| {
-                self.input.links.position(side, id).is_none()
-                    && !self.consumed.contains(&(side, *id))
-                    && !self.tombstones.contains(&(side, *id))
-                    && (side == Side::Exchange || self.input.settings.in_scope(u.access))
-            })
-            .collect()
+        self.view(side).sorted(|id, u| {
+            self.input.links.position(side, id).is_none()
+                && !self.consumed.contains(&(side, id))
+                && !self.tombstones.contains(&(side, id))
+                && (side == Side::Exchange || self.input.settings.in_scope(u.access))
+        })
     }
 
     /// Unlinked records: paired by e-mail on a first sync, otherwise created on the other
@@ -168,13 +161,13 @@ impl<'a> Cx<'a> {
             });
         }
         if self.input.first_sync {
-            let mut by_email: HashMap<String, VecDeque<&'a str>> = HashMap::new();
+            let mut by_email: HashMap<String, VecDeque<&'a str>> = HashMap::default();
             for (id, u) in &crm_new {
                 if let Some(k) = u.contact.match_key() {
                     by_email.entry(k).or_default().push_back(id);
                 }
             }
-            let mut matched = HashSet::new();
+            let mut matched = HashSet::default();
             let mut matches = Vec::new();
             let mut rest = Vec::new();
             for (eid, eu) in exchange_new {
@@ -205,6 +198,13 @@ impl<'a> Cx<'a> {
                 });
             }
         }
+        // Each create adds an action, a journal entry and a link: room for all of them at
+        // once rather than regrowing through a first sync's thousands.
+        let creates = exchange_new.len() + crm_new.len();
+        self.out.links.reserve(creates);
+        self.out.journal.reserve(creates);
+        self.out.crm.reserve(exchange_new.len());
+        self.out.exchange.reserve(crm_new.len());
         let s = self.input.settings;
         if s.sync_type.writes_crm() && s.sync_type != crate::sync::settings::SyncType::CrmToExchange
         {

@@ -2,8 +2,9 @@
 //! whether the listing proves that an absent linked record was deleted.
 
 use std::borrow::Cow;
-use std::collections::btree_map::Entry;
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+
+use foldhash::HashMap;
 
 use crate::sync::contact::{Contact, FieldKey};
 use crate::sync::input::{Listing, PlanInput, Presence, Side, SideChanges, Upsert};
@@ -43,7 +44,9 @@ impl<'a> Seen<'a> {
 
 /// A side's changes, indexed.
 pub(crate) struct SideView<'a> {
-    pub seen: BTreeMap<&'a str, Seen<'a>>,
+    /// Each reported id's news, hashed: a pair looks up its ids here, and only the
+    /// unlinked records are walked, sorted by id ([`SideView::sorted`]).
+    pub seen: HashMap<&'a str, Seen<'a>>,
     /// True when absence from the listing proves a delete.
     pub absence_is_delete: bool,
 }
@@ -56,7 +59,8 @@ impl<'a> SideView<'a> {
         input: &PlanInput,
         out: &mut Plan,
     ) -> Self {
-        let mut seen: BTreeMap<&'a str, Seen<'a>> = BTreeMap::new();
+        let mut seen: HashMap<&'a str, Seen<'a>> =
+            HashMap::with_capacity_and_hasher(changes.upserts.len(), Default::default());
         for u in &changes.upserts {
             match seen.entry(u.id.as_str()) {
                 Entry::Vacant(slot) => {
@@ -93,6 +97,22 @@ impl<'a> SideView<'a> {
             seen,
             absence_is_delete,
         }
+    }
+
+    /// The reported upserts for which `keep` holds, ordered by id so that a plan does not
+    /// depend on the order of a hash map.
+    pub fn sorted(
+        &self,
+        mut keep: impl FnMut(&'a str, &Upsert) -> bool,
+    ) -> Vec<(&'a str, Cow<'a, Upsert>)> {
+        let mut found: Vec<(&'a str, Cow<'a, Upsert>)> = self
+            .seen
+            .iter()
+            .filter_map(|(id, s)| s.to_cow().map(|u| (*id, u)))
+            .filter(|(id, u)| keep(id, u))
+            .collect();
+        found.sort_unstable_by_key(|(id, _)| *id);
+        found
     }
 }
 
