@@ -2,6 +2,6 @@
 //! policy. They speak each upstream's JSON; what the fields mean is `sync`'s business.
 
 pub mod graph;
-pub mod kept_members;
+pub(crate) mod members;
 pub mod pipeliner;
 pub mod retry;

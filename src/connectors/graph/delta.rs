@@ -6,7 +6,7 @@
 use reqwest::Method;
 
 use super::folders::urlencode;
-use super::models::{DeltaItem, DeltaPage, DeltaRound, GraphContact};
+use super::models::{DeltaItem, DeltaPage, DeltaRound};
 use super::{GraphClient, GraphError, Replay};
 
 impl GraphClient {
@@ -35,14 +35,13 @@ impl GraphClient {
                 return Err(GraphError::Malformed("a delta page without value".into()));
             };
             for row in rows {
-                let value = row.value;
-                let id = value["id"]
-                    .as_str()
-                    .ok_or_else(|| GraphError::Malformed("a delta entry without id".into()))?;
-                if value.get("@removed").is_some() {
-                    items.push(DeltaItem::Removed { id: id.to_owned() });
-                } else if let Some(contact) = GraphContact::from_json(value) {
-                    items.push(DeltaItem::Upsert(contact));
+                let Some(id) = &row.id else {
+                    return Err(GraphError::Malformed("a delta entry without id".into()));
+                };
+                if row.removed {
+                    items.push(DeltaItem::Removed { id: id.clone() });
+                } else {
+                    items.push(DeltaItem::Upsert(Box::new(row)));
                 }
             }
             if let Some(link) = page.next_link {

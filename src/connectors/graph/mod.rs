@@ -13,6 +13,7 @@ pub mod contacts;
 pub mod delta;
 pub mod error;
 pub mod folders;
+pub mod listed;
 pub mod models;
 pub mod subscriptions;
 

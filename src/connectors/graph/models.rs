@@ -1,5 +1,6 @@
-//! The Graph payloads exsync reads and writes. Contacts stay JSON objects: the mapping in
-//! `sync` decides which properties matter, and unmapped ones pass through untouched.
+//! The Graph payloads exsync reads and writes. A single contact stays a JSON object: the
+//! mapping in `sync` decides which properties matter, and unmapped ones pass through
+//! untouched. Delta rows are read into [`ListedGraphContact`] with only what exsync reads.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,19 +17,7 @@ pub struct ContactFolder {
     pub parent_folder_id: Option<String>,
 }
 
-/// The members of a Graph contact exsync reads
-/// ([`is_read_member`](crate::sync::mapping::graph::is_read_member)).
-#[derive(Debug)]
-pub struct GraphReadMembers;
-
-impl crate::connectors::kept_members::MemberFilter for GraphReadMembers {
-    fn keeps(name: &str) -> bool {
-        crate::sync::mapping::graph::is_read_member(name)
-    }
-}
-
-/// A contact or delta row of a listed page with only the members exsync reads.
-pub type ListedGraphContact = crate::connectors::kept_members::KeptMembers<GraphReadMembers>;
+pub use super::listed::ListedGraphContact;
 
 /// A page of a delta round, its rows kept with only the members exsync reads.
 #[derive(Debug, Default, Deserialize)]
@@ -76,7 +65,7 @@ impl GraphContact {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeltaItem {
     /// Created or changed; an update may carry only the changed properties.
-    Upsert(GraphContact),
+    Upsert(Box<ListedGraphContact>),
     /// Deleted (or moved out of the folder).
     Removed {
         /// The contact's id.

@@ -13,11 +13,11 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
 use super::contacts::parse_time;
-use crate::connectors::kept_members::MemberName;
+use crate::connectors::members::{MemberName, Scalar};
 use crate::sync::contact::Field;
 use crate::sync::mapping::pipeliner::pipeliner_field;
 use crate::sync::mapping::pipeliner_name;
@@ -111,6 +111,10 @@ impl<'de> Deserialize<'de> for ListedContact {
     }
 }
 
+/// Room for the fields a contact usually carries (the default mapping's twenty and a few
+/// custom ones), so its list is not regrown field by field.
+const FIELDS_CAPACITY: usize = 24;
+
 struct ContactVisitor;
 
 impl<'de> Visitor<'de> for ContactVisitor {
@@ -121,7 +125,10 @@ impl<'de> Visitor<'de> for ContactVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<ListedContact, A::Error> {
-        let mut contact = ListedContact::default();
+        let mut contact = ListedContact {
+            fields: Vec::with_capacity(FIELDS_CAPACITY),
+            ..ListedContact::default()
+        };
         while let Some(MemberName(name)) = access.next_key()? {
             match &*name {
                 "id" => contact.id = access.next_value::<Scalar>()?.into_text(),
@@ -163,86 +170,6 @@ impl<'de> Visitor<'de> for ContactVisitor {
             }
         }
         Ok(contact)
-    }
-}
-
-/// One member's value as far as exsync reads it.
-enum Scalar {
-    Text(String),
-    Int(i64),
-    Bool(bool),
-    /// `null`, a fraction, an array or an object (skipped unallocated).
-    Other,
-}
-
-impl Scalar {
-    fn into_text(self) -> Option<String> {
-        match self {
-            Scalar::Text(text) => Some(text),
-            _ => None,
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ScalarVisitor)
-    }
-}
-
-struct ScalarVisitor;
-
-impl<'de> Visitor<'de> for ScalarVisitor {
-    type Value = Scalar;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
-        Ok(Scalar::Text(v.to_owned()))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Scalar, E> {
-        Ok(Scalar::Text(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
-        Ok(Scalar::Int(v))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
-        Ok(i64::try_from(v).map_or(Scalar::Other, Scalar::Int))
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Scalar, E> {
-        Ok(Scalar::Other)
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
-        Ok(Scalar::Bool(v))
-    }
-
-    fn visit_unit<E>(self) -> Result<Scalar, E> {
-        Ok(Scalar::Other)
-    }
-
-    fn visit_none<E>(self) -> Result<Scalar, E> {
-        Ok(Scalar::Other)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Scalar, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Scalar::Other)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Scalar::Other)
     }
 }
 

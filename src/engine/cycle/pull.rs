@@ -15,7 +15,7 @@ use crate::connectors::graph::{GraphClient, GraphError};
 use crate::connectors::pipeliner::feed::{SharedPoll, FEED_OVERLAP};
 use crate::connectors::pipeliner::{ListedContact, PipelinerClient};
 use crate::engine::runner::CycleError;
-use crate::sync::mapping::graph::from_graph;
+use crate::sync::mapping::graph::from_listed_graph;
 use crate::sync::mapping::pipeliner::from_listed;
 use crate::sync::mapping::{Change, Mapping};
 use crate::sync::{Access, Listing, SideChanges};
@@ -108,14 +108,14 @@ pub async fn pull_exchange(
         listing,
     };
     for item in round.items {
-        let value = match item {
-            DeltaItem::Upsert(contact) => contact.body,
+        let row = match item {
+            DeltaItem::Upsert(row) => row,
             DeltaItem::Removed { id } => {
                 changes.deletes.push(id);
                 continue;
             }
         };
-        match from_graph(&value, mapping) {
+        match from_listed_graph(&row, mapping) {
             Ok(read) => add(&mut changes, read.change),
             Err(e) => tracing::warn!(mailbox, error = %e, "skipping an unreadable Graph contact"),
         }

@@ -4,10 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{custom_value, presence, Change, Mapping, MappingWarning, Read, ReadError};
+use crate::connectors::graph::listed::ListedGraphContact;
 use crate::sync::contact::{
     Contact, Field, FieldKey, ADDRESS_PARTS, BUSINESS_PHONE_SLOTS, EMAIL_SLOTS, HOME_PHONE_SLOTS,
 };
@@ -29,7 +30,7 @@ const SCALARS: [(Field, &str); 8] = [
 ];
 
 /// The standard field a scalar Graph property holds (the inverse of [`SCALARS`]).
-fn scalar_field(property: &str) -> Option<Field> {
+pub(crate) fn scalar_field(property: &str) -> Option<Field> {
     Some(match property {
         "givenName" => Field::GivenName,
         "middleName" => Field::MiddleName,
@@ -43,7 +44,9 @@ fn scalar_field(property: &str) -> Option<Field> {
     })
 }
 
-const ADDRESS_KEYS: [&str; 5] = ["street", "city", "state", "postalCode", "countryOrRegion"];
+/// The members of a Graph address, in [`ADDRESS_PARTS`] order.
+pub(crate) const ADDRESS_KEYS: [&str; 5] =
+    ["street", "city", "state", "postalCode", "countryOrRegion"];
 
 /// Where a canonical field lives on a Graph contact, e.g. `emailAddresses[1].address`.
 pub fn graph_path(f: Field) -> String {
@@ -66,38 +69,21 @@ pub fn graph_path(f: Field) -> String {
     }
 }
 
-/// Whether exsync reads this member of a Graph contact or delta row: its id, removal,
-/// version and modification time, exsync's intent property, the default mapping's
-/// properties, and every property a custom mapping may name
-/// ([`GRAPH_CUSTOM_PROPERTIES`](super::GRAPH_CUSTOM_PROPERTIES)). Listed contacts are
-/// kept with these members only.
-pub fn is_read_member(name: &str) -> bool {
-    matches!(
-        name,
-        "id" | "@removed"
-            | "changeKey"
-            | "lastModifiedDateTime"
-            | "singleValueExtendedProperties"
-            | "emailAddresses"
-            | "businessPhones"
-            | "homePhones"
-            | "businessAddress"
-    ) || scalar_field(name).is_some()
-        || super::GRAPH_CUSTOM_PROPERTIES
-            .iter()
-            .any(|(property, _)| *property == name)
+/// Reads one Graph contact (or delta row) from its JSON.
+pub fn from_graph(v: &Value, mapping: &Mapping) -> Result<Read, ReadError> {
+    let row = ListedGraphContact::deserialize(v).map_err(|_| ReadError::NotAnObject)?;
+    from_listed_graph(&row, mapping)
 }
 
-/// Reads one Graph contact (or delta row) into a change.
-pub fn from_graph(v: &Value, mapping: &Mapping) -> Result<Read, ReadError> {
-    let obj = v.as_object().ok_or(ReadError::NotAnObject)?;
-    let id = obj
-        .get("id")
-        .and_then(Value::as_str)
+/// Reads one Graph contact or delta row as listed ([`from_graph`] without the JSON).
+pub fn from_listed_graph(row: &ListedGraphContact, mapping: &Mapping) -> Result<Read, ReadError> {
+    let id = row
+        .id
+        .as_deref()
         .filter(|s| !s.is_empty())
         .ok_or(ReadError::MissingId)?
         .to_owned();
-    if obj.contains_key("@removed") {
+    if row.removed {
         return Ok(Read {
             change: Change::Delete(id),
             warnings: Vec::new(),
@@ -106,92 +92,55 @@ pub fn from_graph(v: &Value, mapping: &Mapping) -> Result<Read, ReadError> {
     let mut c = Contact::default();
     let mut present = BTreeSet::new();
     let mut warnings = Vec::new();
-    // One pass over the members rather than a keyed lookup per scalar property.
-    for (name, val) in obj {
-        if let Some(f) = scalar_field(name) {
-            present.insert(FieldKey::Std(f));
-            c.set(&FieldKey::Std(f), val.as_str());
-        }
+    for (f, text) in &row.scalars {
+        present.insert(FieldKey::Std(*f));
+        c.set(&FieldKey::Std(*f), text.as_deref());
     }
-    if let Some(val) = obj.get("emailAddresses") {
-        let items: Vec<&str> = array(val)
-            .iter()
-            .filter_map(|e| e.get("address").and_then(Value::as_str))
-            .filter(|s| !s.trim().is_empty())
-            .collect();
-        fill_slots(
-            &mut c,
-            &mut present,
-            &EMAIL_SLOTS,
-            &items,
-            "emailAddresses",
-            &mut warnings,
-        );
-    }
-    for (prop, slots) in [
-        ("businessPhones", &BUSINESS_PHONE_SLOTS[..]),
-        ("homePhones", &HOME_PHONE_SLOTS[..]),
+    for (entries, slots, prop) in [
+        (&row.emails, &EMAIL_SLOTS[..], "emailAddresses"),
+        (
+            &row.business_phones,
+            &BUSINESS_PHONE_SLOTS[..],
+            "businessPhones",
+        ),
+        (&row.home_phones, &HOME_PHONE_SLOTS[..], "homePhones"),
     ] {
-        if let Some(val) = obj.get(prop) {
-            let items: Vec<&str> = array(val)
+        if let Some(entries) = entries {
+            let items: Vec<&str> = entries
                 .iter()
-                .filter_map(Value::as_str)
+                .map(String::as_str)
                 .filter(|s| !s.trim().is_empty())
                 .collect();
             fill_slots(&mut c, &mut present, slots, &items, prop, &mut warnings);
         }
     }
-    if let Some(addr) = obj.get("businessAddress") {
-        for (f, key) in ADDRESS_PARTS.iter().zip(ADDRESS_KEYS) {
+    if let Some(parts) = &row.business_address {
+        for (f, part) in ADDRESS_PARTS.iter().zip(parts) {
             present.insert(FieldKey::Std(*f));
-            c.set(&FieldKey::Std(*f), addr.get(key).and_then(Value::as_str));
+            c.set(&FieldKey::Std(*f), part.as_deref());
         }
     }
     for m in &mapping.custom {
-        if let Some(val) = obj.get(&m.exchange) {
+        if let Some(text) = row.custom(&m.exchange) {
             let key = FieldKey::Custom(m.name.clone());
-            let value = custom_value(m, val.as_str(), &mut warnings);
+            let value = custom_value(m, text, &mut warnings);
             c.set(&key, value.as_deref());
             present.insert(key);
         }
     }
-    let intent = obj
-        .get("singleValueExtendedProperties")
-        .map(array)
-        .unwrap_or_default()
-        .iter()
-        .find(|p| {
-            p.get("id")
-                .and_then(Value::as_str)
-                .is_some_and(|id| id.eq_ignore_ascii_case(INTENT_PROPERTY))
-        })
-        .and_then(|p| p.get("value").and_then(Value::as_str))
-        .map(|s| IntentId(s.to_owned()));
-    let modified = obj
-        .get("lastModifiedDateTime")
-        .and_then(Value::as_str)
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|d| d.with_timezone(&Utc));
     let upsert = Upsert {
         id,
         contact: c,
         presence: presence(mapping, present),
-        version: obj
-            .get("changeKey")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        modified,
+        version: row.change_key.clone(),
+        modified: row.modified,
         access: Access::Owner,
-        intent,
+        intent: row.intent.clone().map(IntentId),
     };
     Ok(Read {
         change: Change::Upsert(Box::new(upsert)),
         warnings,
     })
-}
-
-fn array(v: &Value) -> &[Value] {
-    v.as_array().map_or(&[], Vec::as_slice)
 }
 
 fn fill_slots(
