@@ -2,12 +2,12 @@
 //! 2 business phones, 2 home phones): extra entries are reported, never sent. A delta row
 //! with only some properties gives a partial upsert, so absent properties are not cleared.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{custom_value, presence, Change, Mapping, MappingWarning, Read, ReadError};
+use super::{custom_value, Change, Mapping, MappingWarning, Present, Read, ReadError};
 use crate::connectors::graph::listed::ListedGraphContact;
 use crate::sync::contact::{
     Contact, Field, FieldKey, ADDRESS_PARTS, BUSINESS_PHONE_SLOTS, EMAIL_SLOTS, HOME_PHONE_SLOTS,
@@ -90,10 +90,10 @@ pub fn from_listed_graph(row: &ListedGraphContact, mapping: &Mapping) -> Result<
         });
     }
     let mut c = Contact::default();
-    let mut present = BTreeSet::new();
+    let mut present = Present::default();
     let mut warnings = Vec::new();
     for (f, text) in &row.scalars {
-        present.insert(FieldKey::Std(*f));
+        present.std(*f);
         c.set(&FieldKey::Std(*f), text.as_deref());
     }
     for (entries, slots, prop) in [
@@ -116,7 +116,7 @@ pub fn from_listed_graph(row: &ListedGraphContact, mapping: &Mapping) -> Result<
     }
     if let Some(parts) = &row.business_address {
         for (f, part) in ADDRESS_PARTS.iter().zip(parts) {
-            present.insert(FieldKey::Std(*f));
+            present.std(*f);
             c.set(&FieldKey::Std(*f), part.as_deref());
         }
     }
@@ -125,13 +125,13 @@ pub fn from_listed_graph(row: &ListedGraphContact, mapping: &Mapping) -> Result<
             let key = FieldKey::Custom(m.name.clone());
             let value = custom_value(m, text, &mut warnings);
             c.set(&key, value.as_deref());
-            present.insert(key);
+            present.custom(key);
         }
     }
     let upsert = Upsert {
         id,
         contact: c,
-        presence: presence(mapping, present),
+        presence: present.into_presence(mapping),
         version: row.change_key.clone(),
         modified: row.modified,
         access: Access::Owner,
@@ -145,14 +145,14 @@ pub fn from_listed_graph(row: &ListedGraphContact, mapping: &Mapping) -> Result<
 
 fn fill_slots(
     c: &mut Contact,
-    present: &mut BTreeSet<FieldKey>,
+    present: &mut Present,
     slots: &[Field],
     items: &[&str],
     prop: &str,
     warnings: &mut Vec<MappingWarning>,
 ) {
     for (i, f) in slots.iter().enumerate() {
-        present.insert(FieldKey::Std(*f));
+        present.std(*f);
         c.set(&FieldKey::Std(*f), items.get(i).copied());
     }
     if items.len() > slots.len() {
@@ -203,7 +203,8 @@ fn graph_body<'v>(
     let text = |v: Option<&str>| v.map_or(Value::Null, |v| Value::String(v.to_owned()));
     let has = |f: Field| std(f).is_some();
     let get = |f: Field| std(f).flatten();
-    let mut out = Map::new();
+    // The scalars, three lists, the address and the custom properties at most.
+    let mut out = Map::with_capacity(SCALARS.len() + 4 + mapping.custom.len());
     for (f, prop) in SCALARS {
         if let Some(value) = std(f) {
             out.insert(prop.into(), text(value));
@@ -227,7 +228,7 @@ fn graph_body<'v>(
         }
     }
     if ADDRESS_PARTS.iter().any(|f| has(*f)) {
-        let mut addr = Map::new();
+        let mut addr = Map::with_capacity(ADDRESS_KEYS.len());
         for (f, key) in ADDRESS_PARTS.iter().zip(ADDRESS_KEYS) {
             addr.insert(key.into(), text(get(*f)));
         }

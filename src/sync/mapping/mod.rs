@@ -206,14 +206,46 @@ pub struct Read {
     pub warnings: Vec<MappingWarning>,
 }
 
-pub(crate) fn presence(
-    mapping: &Mapping,
-    present: std::collections::BTreeSet<FieldKey>,
-) -> super::input::Presence {
-    if mapping.keys().iter().all(|k| present.contains(k)) {
-        super::input::Presence::Full
-    } else {
-        super::input::Presence::Partial(present)
+/// The mapped fields one read found: a bit per standard field and the custom ones in a
+/// short list, so that the common read, which carries every field, builds no set.
+#[derive(Debug, Default)]
+pub(crate) struct Present {
+    std: u32,
+    custom: Vec<FieldKey>,
+}
+
+impl Present {
+    /// Notes a standard field as present.
+    pub fn std(&mut self, f: Field) {
+        self.std |= 1 << f as u32;
+    }
+
+    /// Notes a custom field as present.
+    pub fn custom(&mut self, key: FieldKey) {
+        self.custom.push(key);
+    }
+
+    fn has_std(&self, f: Field) -> bool {
+        self.std & (1 << f as u32) != 0
+    }
+
+    /// `Full` when every field of `mapping` was found, otherwise the fields found.
+    pub fn into_presence(self, mapping: &Mapping) -> super::input::Presence {
+        let all_custom = mapping.custom.iter().all(|m| {
+            self.custom
+                .iter()
+                .any(|k| matches!(k, FieldKey::Custom(name) if *name == m.name))
+        });
+        if all_custom && Field::ALL.iter().all(|f| self.has_std(*f)) {
+            return super::input::Presence::Full;
+        }
+        let mut found: std::collections::BTreeSet<FieldKey> = Field::ALL
+            .iter()
+            .filter(|f| self.has_std(**f))
+            .map(|f| FieldKey::Std(*f))
+            .collect();
+        found.extend(self.custom);
+        super::input::Presence::Partial(found)
     }
 }
 

@@ -2,12 +2,12 @@
 //! written; `exchange_entity_id` / `o365_entity_id` are never written; `owner_id` is set on
 //! create only.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{custom_value, pipeliner_name, presence, Change, CustomKind, Mapping, Read, ReadError};
+use super::{custom_value, pipeliner_name, Change, CustomKind, Mapping, Present, Read, ReadError};
 use crate::connectors::pipeliner::listed::{ListedContact, Member, META_MEMBERS};
 use crate::sync::contact::{Contact, Field, FieldKey};
 use crate::sync::input::Upsert;
@@ -44,11 +44,11 @@ pub fn from_listed(
         });
     }
     let mut c = Contact::default();
-    let mut present = BTreeSet::new();
+    let mut present = Present::default();
     let mut warnings = Vec::new();
     for (member, text) in &listed.fields {
         if let Member::Std(f) = member {
-            present.insert(FieldKey::Std(*f));
+            present.std(*f);
             c.set(&FieldKey::Std(*f), text.as_deref());
         }
     }
@@ -57,7 +57,7 @@ pub fn from_listed(
             let key = FieldKey::Custom(m.name.clone());
             let value = custom_value(m, text, &mut warnings);
             c.set(&key, value.as_deref());
-            present.insert(key);
+            present.custom(key);
         }
     }
     c.compact_slots();
@@ -70,7 +70,7 @@ pub fn from_listed(
         change: Change::Upsert(Box::new(Upsert {
             id,
             contact: c,
-            presence: presence(mapping, present),
+            presence: present.into_presence(mapping),
             version: listed.version.clone(),
             modified: listed.modified,
             access,

@@ -387,3 +387,35 @@ fn settings_enums_are_snake_case() {
     let back: Result<SyncType, _> = serde_json::from_value(json!("crm_to_exchange"));
     assert_eq!(back.ok(), Some(SyncType::CrmToExchange));
 }
+
+#[test]
+fn a_read_is_full_only_with_every_mapped_field() {
+    use crate::sync::mapping::Present;
+    let m = birthday_mapping();
+    let all_std = || {
+        let mut present = Present::default();
+        for f in Field::ALL {
+            present.std(f);
+        }
+        present
+    };
+    assert_eq!(all_std().into_presence(&Mapping::default()), Presence::Full);
+    let Presence::Partial(found) = all_std().into_presence(&m) else {
+        panic!("the custom field is missing");
+    };
+    assert_eq!(found.len(), Field::ALL.len());
+    let mut present = all_std();
+    present.custom(FieldKey::Custom("birthday".into()));
+    assert_eq!(present.into_presence(&m), Presence::Full);
+    let mut some = Present::default();
+    some.std(Field::Surname);
+    some.custom(FieldKey::Custom("birthday".into()));
+    let expected = [
+        FieldKey::Std(Field::Surname),
+        FieldKey::Custom("birthday".into()),
+    ];
+    assert_eq!(
+        some.into_presence(&m),
+        Presence::Partial(expected.into_iter().collect())
+    );
+}
