@@ -291,20 +291,22 @@ impl GraphClient {
         let response = request.send().await.map_err(error::transport)?;
         let status = response.status().as_u16();
         let retry_after = parse_retry_after(response.headers().get("retry-after"));
-        let text = response.text().await.map_err(error::transport)?;
-        let empty = text.trim().is_empty();
+        // Read as bytes: the parser checks the text as it goes, without a pass and a copy
+        // of its own first.
+        let bytes = response.bytes().await.map_err(error::transport)?;
+        let empty = bytes.iter().all(u8::is_ascii_whitespace);
         if (200..300).contains(&status) {
             if empty {
                 return Ok((status, T::default()));
             }
-            return serde_json::from_str::<T>(&text)
+            return serde_json::from_slice::<T>(&bytes)
                 .map(|body| (status, body))
                 .map_err(|e| GraphError::Malformed(e.to_string()));
         }
         let body = if empty {
             Value::Null
         } else {
-            serde_json::from_str::<Value>(&text).unwrap_or(Value::Null)
+            serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null)
         };
         if status == 401 {
             self.forget_token().await;

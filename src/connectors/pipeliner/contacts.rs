@@ -51,8 +51,10 @@ impl PipelinerClient {
         &self,
         since: Option<DateTime<Utc>>,
     ) -> Result<ContactChanges, PipelinerError> {
-        let mut by_id: foldhash::HashMap<String, ListedContact> = Default::default();
-        let mut order: Vec<String> = Vec::new();
+        // Each contact once, in the order first listed; the map holds positions only, so
+        // growing it moves no contacts.
+        let mut listed: Vec<ListedContact> = Vec::new();
+        let mut position: foldhash::HashMap<String, usize> = Default::default();
         let mut newest = None;
         let mut server_time = None;
         let mut after: Option<String> = None;
@@ -93,36 +95,31 @@ impl PipelinerClient {
                     "a contact page without a list".into(),
                 ));
             };
-            let listed = items.len();
+            let on_page = items.len();
+            listed.reserve(on_page);
             for contact in items {
-                let Some(id) = contact.id.clone() else {
+                let Some(id) = &contact.id else {
                     return Err(PipelinerError::Malformed("a contact without an id".into()));
                 };
                 newest = newest.max(contact.modified);
-                match by_id.get(&id) {
-                    Some(seen) if seen.revision() >= contact.revision() => {}
-                    Some(_) => {
-                        by_id.insert(id, contact);
-                    }
+                match position.get(id) {
+                    Some(&i) if listed[i].revision() >= contact.revision() => {}
+                    Some(&i) => listed[i] = contact,
                     None => {
-                        order.push(id.clone());
-                        by_id.insert(id, contact);
+                        position.insert(id.clone(), listed.len());
+                        listed.push(contact);
                     }
                 }
             }
             let has_next = page.page_info["has_next_page"].as_bool().unwrap_or(false);
             let cursor = page.page_info["end_cursor"].as_str().map(str::to_owned);
             match (has_next, cursor) {
-                (true, Some(cursor)) if listed > 0 => after = Some(cursor),
+                (true, Some(cursor)) if on_page > 0 => after = Some(cursor),
                 _ => break,
             }
         }
         Ok(ContactChanges {
-            contacts: order
-                .into_iter()
-                .filter_map(|id| by_id.remove(&id))
-                .map(Arc::new)
-                .collect(),
+            contacts: listed.into_iter().map(Arc::new).collect(),
             newest_modified: newest,
             server_time,
         })

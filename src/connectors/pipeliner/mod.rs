@@ -236,10 +236,12 @@ impl PipelinerClient {
                 .throttled
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-        let text = response.text().await.map_err(error::transport)?;
+        // Read as bytes: the parser checks the text as it goes, without a pass and a copy
+        // of its own first.
+        let bytes = response.bytes().await.map_err(error::transport)?;
         let mut unexpected = None;
         if (200..=299).contains(&status) {
-            match serde_json::from_str::<Answer<T>>(&text) {
+            match serde_json::from_slice::<Answer<T>>(&bytes) {
                 Ok(answer) if answer.success != Some(Value::Bool(false)) => {
                     return Ok(Envelope {
                         data: answer.data,
@@ -252,7 +254,7 @@ impl PipelinerClient {
             }
         }
         // An error, or an answer of another shape: read as any JSON for its error.
-        let parsed: Result<Value, _> = serde_json::from_str(&text);
+        let parsed: Result<Value, _> = serde_json::from_slice(&bytes);
         match (status, parsed) {
             (200..=299, Ok(body)) if body["success"] != Value::Bool(false) => {
                 Err(PipelinerError::Malformed(unexpected.map_or_else(
