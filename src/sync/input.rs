@@ -4,8 +4,9 @@
 //! `now`. Everything is a plain value; the engine builds it from the connectors and sled.
 
 use std::collections::BTreeSet;
+use std::hash::BuildHasher;
 
-use foldhash::HashMap;
+use hashbrown::HashTable;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -149,11 +150,23 @@ pub struct Link {
 
 /// The stored links, indexed by both ids. The engine builds it from sled's two link trees;
 /// building it is the caller's cost, so `plan()` stays proportional to the changes.
+///
+/// The indexes hold positions only and find a link by hashing the id asked for and
+/// comparing it with the link's own, so indexing copies no id.
 #[derive(Clone, Debug, Default)]
 pub struct LinkSet {
     links: Vec<Link>,
-    by_exchange: HashMap<String, usize>,
-    by_crm: HashMap<String, usize>,
+    by_exchange: HashTable<usize>,
+    by_crm: HashTable<usize>,
+    hasher: foldhash::fast::RandomState,
+}
+
+/// A link's id on one side.
+fn id_on(side: Side, link: &Link) -> &str {
+    match side {
+        Side::Exchange => &link.exchange_id,
+        Side::Crm => &link.crm_id,
+    }
 }
 
 impl LinkSet {
@@ -161,21 +174,30 @@ impl LinkSet {
     pub fn new(all: Vec<Link>) -> (Self, Vec<Link>) {
         let mut set = LinkSet {
             links: Vec::with_capacity(all.len()),
-            by_exchange: HashMap::with_capacity_and_hasher(all.len(), Default::default()),
-            by_crm: HashMap::with_capacity_and_hasher(all.len(), Default::default()),
+            by_exchange: HashTable::with_capacity(all.len()),
+            by_crm: HashTable::with_capacity(all.len()),
+            hasher: Default::default(),
         };
         let mut rejected = Vec::new();
         for link in all {
-            if set.by_exchange.contains_key(&link.exchange_id)
-                || set.by_crm.contains_key(&link.crm_id)
+            if set.position(Side::Exchange, &link.exchange_id).is_some()
+                || set.position(Side::Crm, &link.crm_id).is_some()
             {
                 rejected.push(link);
                 continue;
             }
             let i = set.links.len();
-            set.by_exchange.insert(link.exchange_id.clone(), i);
-            set.by_crm.insert(link.crm_id.clone(), i);
             set.links.push(link);
+            let LinkSet {
+                links,
+                by_exchange,
+                by_crm,
+                hasher,
+            } = &mut set;
+            for (side, table) in [(Side::Exchange, by_exchange), (Side::Crm, by_crm)] {
+                let rehash = |j: &usize| hasher.hash_one(id_on(side, &links[*j]));
+                table.insert_unique(hasher.hash_one(id_on(side, &links[i])), i, rehash);
+            }
         }
         (set, rejected)
     }
@@ -202,10 +224,15 @@ impl LinkSet {
 
     /// Position of the link holding this id on this side.
     pub fn position(&self, side: Side, id: &str) -> Option<usize> {
-        match side {
-            Side::Exchange => self.by_exchange.get(id).copied(),
-            Side::Crm => self.by_crm.get(id).copied(),
-        }
+        let table = match side {
+            Side::Exchange => &self.by_exchange,
+            Side::Crm => &self.by_crm,
+        };
+        table
+            .find(self.hasher.hash_one(id), |&i| {
+                id_on(side, &self.links[i]) == id
+            })
+            .copied()
     }
 }
 
@@ -303,4 +330,47 @@ pub struct PlanInput {
     pub own_deletes: Vec<OwnDelete>,
     /// The current time.
     pub now: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(exchange_id: &str, crm_id: &str) -> Link {
+        Link {
+            exchange_id: exchange_id.to_owned(),
+            crm_id: crm_id.to_owned(),
+            snapshot: Snapshot::default(),
+            exchange_version: None,
+            crm_version: None,
+        }
+    }
+
+    #[test]
+    fn links_are_found_by_either_id_and_a_reused_id_is_turned_away() {
+        let (set, rejected) = LinkSet::new(vec![
+            link("e1", "c1"),
+            link("e2", "c2"),
+            link("e1", "c3"),
+            link("e3", "c2"),
+            link("e3", "c3"),
+        ]);
+        assert_eq!(set.len(), 3);
+        let rejected: Vec<_> = rejected
+            .iter()
+            .map(|l| (l.exchange_id.as_str(), l.crm_id.as_str()))
+            .collect();
+        assert_eq!(rejected, [("e1", "c3"), ("e3", "c2")]);
+        for (i, (e, c)) in [("e1", "c1"), ("e2", "c2"), ("e3", "c3")]
+            .into_iter()
+            .enumerate()
+        {
+            assert_eq!(set.position(Side::Exchange, e), Some(i));
+            assert_eq!(set.position(Side::Crm, c), Some(i));
+            assert_eq!(set.at(i).map(|l| l.crm_id.as_str()), Some(c));
+        }
+        assert_eq!(set.position(Side::Exchange, "c1"), None, "ids are per side");
+        assert_eq!(set.position(Side::Crm, "e1"), None);
+        assert_eq!(LinkSet::default().position(Side::Exchange, "e1"), None);
+    }
 }

@@ -29,7 +29,7 @@ impl<'a> Cx<'a> {
             let links = &self.input.links;
             let found = self
                 .view(side)
-                .sorted(|id, u| u.intent.is_some() && links.position(side, id).is_none());
+                .in_order(|id, u| u.intent.is_some() && links.position(side, id).is_none());
             for (id, u) in found {
                 let Some(intent) = u.intent.as_ref().and_then(|i| self.intents.get(i).copied())
                 else {
@@ -135,7 +135,7 @@ impl<'a> Cx<'a> {
     }
 
     fn fresh(&self, side: Side) -> Vec<(&'a str, Cow<'a, Upsert>)> {
-        self.view(side).sorted(|id, u| {
+        self.view(side).in_order(|id, u| {
             self.input.links.position(side, id).is_none()
                 && !self.consumed.contains(&(side, id))
                 && !self.tombstones.contains(&(side, id))

@@ -45,8 +45,10 @@ impl<'a> Seen<'a> {
 /// A side's changes, indexed.
 pub(crate) struct SideView<'a> {
     /// Each reported id's news, hashed: a pair looks up its ids here, and only the
-    /// unlinked records are walked, sorted by id ([`SideView::sorted`]).
+    /// unlinked records are walked, in the order reported ([`SideView::in_order`]).
     pub seen: HashMap<&'a str, Seen<'a>>,
+    /// The upserted ids in the order the side first reported them.
+    order: Vec<&'a str>,
     /// True when absence from the listing proves a delete.
     pub absence_is_delete: bool,
 }
@@ -61,9 +63,11 @@ impl<'a> SideView<'a> {
     ) -> Self {
         let mut seen: HashMap<&'a str, Seen<'a>> =
             HashMap::with_capacity_and_hasher(changes.upserts.len(), Default::default());
+        let mut order = Vec::with_capacity(changes.upserts.len());
         for u in &changes.upserts {
             match seen.entry(u.id.as_str()) {
                 Entry::Vacant(slot) => {
+                    order.push(u.id.as_str());
                     slot.insert(Seen::Up(u));
                 }
                 Entry::Occupied(mut slot) => {
@@ -95,24 +99,23 @@ impl<'a> SideView<'a> {
         }
         SideView {
             seen,
+            order,
             absence_is_delete,
         }
     }
 
-    /// The reported upserts for which `keep` holds, ordered by id so that a plan does not
-    /// depend on the order of a hash map.
-    pub fn sorted(
+    /// The reported upserts (not deleted since) for which `keep` holds, in the order the
+    /// side first reported them, so that a plan follows its input and not the order of a
+    /// hash map.
+    pub fn in_order(
         &self,
         mut keep: impl FnMut(&'a str, &Upsert) -> bool,
     ) -> Vec<(&'a str, Cow<'a, Upsert>)> {
-        let mut found: Vec<(&'a str, Cow<'a, Upsert>)> = self
-            .seen
+        self.order
             .iter()
-            .filter_map(|(id, s)| s.to_cow().map(|u| (*id, u)))
+            .filter_map(|id| self.seen.get(id)?.to_cow().map(|u| (*id, u)))
             .filter(|(id, u)| keep(id, u))
-            .collect();
-        found.sort_unstable_by_key(|(id, _)| *id);
-        found
+            .collect()
     }
 }
 

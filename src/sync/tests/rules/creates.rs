@@ -44,6 +44,27 @@ fn first_sync_pairs_by_email_before_creating_and_never_deletes() {
 }
 
 #[test]
+fn creates_follow_the_order_the_side_reported_and_a_plan_repeats_itself() {
+    let mut i = input(settings(SyncType::Bidirectional));
+    i.exchange.upserts = ["e3", "e1", "e2", "e1"]
+        .iter()
+        .map(|id| up(id, person(id, &format!("{id}@example.com"))))
+        .collect();
+    i.exchange.deletes = vec!["e2".to_owned()];
+    let p = plan(&i);
+    let names: Vec<_> = creates(&p, Side::Crm)
+        .iter()
+        .map(|c| c.given_name.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        names,
+        ["e3", "e1"],
+        "first reported first, the deleted one left out"
+    );
+    assert_eq!(format!("{:?}", plan(&i)), format!("{p:?}"));
+}
+
+#[test]
 fn contacts_without_email_are_created_not_matched_by_name() {
     let mut i = input(settings(SyncType::Bidirectional));
     i.first_sync = true;
