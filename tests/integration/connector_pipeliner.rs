@@ -149,7 +149,7 @@ async fn listed_contacts_hold_only_what_exsync_reads_and_a_garbled_page_is_an_er
     assert_eq!(contact.fields.len(), 20, "the default mapping's fields");
 
     // A client told the fields it lists asks Pipeliner for those only (`load-only`):
-    // an unmapped custom field, which the members filter would keep, does not come.
+    // an unmapped custom field, which a typed row would keep, does not come.
     for api_name in ["cf_birthday", "cf_other"] {
         let field = FieldSeed {
             api_name: api_name.into(),
