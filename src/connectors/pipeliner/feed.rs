@@ -41,7 +41,6 @@ pub struct ChangeFeed {
 #[derive(Debug)]
 struct Held {
     modified: DateTime<Utc>,
-    revision: i64,
     body: Arc<ListedContact>,
 }
 
@@ -83,18 +82,10 @@ impl Window {
         // A contact without a readable stamp is held as changed at the window's end, so
         // it is answered to every poll until it ages out.
         let modified = body.modified.unwrap_or(self.to);
-        let revision = body.revision();
         match self.contacts.get(&id) {
-            Some(held) if held.revision >= revision => {}
+            Some(held) if held.body.revision() >= body.revision() => {}
             _ => {
-                self.contacts.insert(
-                    id,
-                    Held {
-                        modified,
-                        revision,
-                        body,
-                    },
-                );
+                self.contacts.insert(id, Held { modified, body });
             }
         }
         Ok(())

@@ -232,6 +232,22 @@ mod tests {
     }
 
     #[test]
+    fn every_member_asked_for_besides_the_fields_is_read() {
+        // `listed_fields` asks Pipeliner for `META_MEMBERS`: each must land in the row.
+        for name in META_MEMBERS {
+            let value = match name {
+                "is_deleted" => json!(true),
+                "revision" | "share_mode" => json!(3),
+                "modified" => json!("2026-01-02T03:04:05"),
+                "sharing_clients" => json!([{ "client_id": "u1", "role": 2 }]),
+                _ => json!("x"),
+            };
+            let c: ListedContact = serde_json::from_value(json!({ name: value })).unwrap();
+            assert_ne!(c, ListedContact::default(), "{name} is not read");
+        }
+    }
+
+    #[test]
     fn members_of_an_unexpected_type_read_as_absent() {
         let c: ListedContact = serde_json::from_value(json!({
             "id": 5, "revision": "r9", "is_deleted": "yes", "modified": "yesterday",

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{custom_value, pipeliner_name, Change, CustomKind, Mapping, Present, Read, ReadError};
@@ -13,19 +12,9 @@ use crate::sync::contact::{Contact, Field, FieldKey};
 use crate::sync::input::Upsert;
 use crate::sync::settings::Access;
 
-/// Reads one Pipeliner contact from its JSON. `user_client_id` is the user's Pipeliner
-/// Client id: a contact they own gets `Access::Owner`, any other `Access::None`, which the
-/// engine raises to `Editor` or `Viewer` from sharing facts.
-pub fn from_pipeliner(
-    v: &Value,
-    mapping: &Mapping,
-    user_client_id: &str,
-) -> Result<Read, ReadError> {
-    let listed = ListedContact::deserialize(v).map_err(|_| ReadError::NotAnObject)?;
-    from_listed(&listed, mapping, user_client_id)
-}
-
-/// Reads one Pipeliner contact as listed ([`from_pipeliner`] without the JSON).
+/// Reads one Pipeliner contact as listed. `user_client_id` is the user's Pipeliner Client
+/// id: a contact they own gets `Access::Owner`, any other `Access::None`, which the engine
+/// raises to `Editor` or `Viewer` from sharing facts.
 pub fn from_listed(
     listed: &ListedContact,
     mapping: &Mapping,

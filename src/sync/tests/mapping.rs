@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::connectors::graph::models::ListedGraphContact;
@@ -12,14 +13,20 @@ use crate::sync::mapping::graph::{
     from_graph, from_listed_graph, graph_create, graph_patch, INTENT_PROPERTY,
 };
 use crate::sync::mapping::pipeliner::{
-    from_listed, from_pipeliner, listed_fields, pipeliner_create, pipeliner_field, pipeliner_patch,
+    from_listed, listed_fields, pipeliner_create, pipeliner_field, pipeliner_patch,
 };
 use crate::sync::mapping::{
-    pipeliner_name, Change, CustomMapping, Mapping, MappingError, ReadError,
+    pipeliner_name, Change, CustomMapping, Mapping, MappingError, Read, ReadError,
 };
 use crate::sync::normalize::{date_text, same};
 use crate::sync::snapshot::{contact_hash, Snapshot};
 use crate::sync::{contact::ValueKind, IntentId, Settings, SyncType};
+
+/// Reads a Pipeliner contact's JSON as a list page would give it.
+fn from_pipeliner(v: &Value, m: &Mapping, owner: &str) -> Result<Read, ReadError> {
+    let listed = ListedContact::deserialize(v).map_err(|_| ReadError::NotAnObject)?;
+    from_listed(&listed, m, owner)
+}
 
 fn birthday_mapping() -> Mapping {
     Mapping {
