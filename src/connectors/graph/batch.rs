@@ -42,7 +42,7 @@ struct OutgoingRequest<'a> {
     method: &'a str,
     url: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    body: Option<&'a Value>,
+    body: Option<&'a RawValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     headers: Option<JsonContent>,
 }
@@ -131,7 +131,7 @@ impl GraphClient {
                         id: &r.id,
                         method: r.method.as_str(),
                         url: &r.url,
-                        body: r.body.as_ref(),
+                        body: r.body.as_deref(),
                         headers: r.body.as_ref().map(|_| JsonContent {
                             content_type: "application/json",
                         }),

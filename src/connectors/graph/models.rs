@@ -97,7 +97,7 @@ pub struct Subscription {
 }
 
 /// One request of a `$batch`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct BatchRequest {
     /// Unique within the batch.
     pub id: String,
@@ -105,6 +105,6 @@ pub struct BatchRequest {
     pub method: reqwest::Method,
     /// Relative to the version root, e.g. `/users/{u}/contacts/{id}`.
     pub url: String,
-    /// A JSON body, for POST and PATCH.
-    pub body: Option<serde_json::Value>,
+    /// A JSON body, for POST and PATCH, as the text sent.
+    pub body: Option<Box<serde_json::value::RawValue>>,
 }

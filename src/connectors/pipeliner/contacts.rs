@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use reqwest::Method;
+use serde::Serialize;
 use serde_json::Value;
 
 use super::{ListedContact, PipelinerClient, PipelinerError, MAX_PAGE};
@@ -81,7 +82,7 @@ impl PipelinerClient {
                 query.push(("after", cursor.clone()));
             }
             let page = self
-                .send_as::<Option<Vec<ListedContact>>>(
+                .send_as::<Option<Vec<ListedContact>>, Value>(
                     Method::GET,
                     "/entities/Contacts",
                     &query,
@@ -133,7 +134,7 @@ impl PipelinerClient {
             ("expand", "sharing_clients".to_owned()),
         ];
         Ok(self
-            .send_as::<Option<ListedContact>>(
+            .send_as::<Option<ListedContact>, Value>(
                 Method::GET,
                 &format!("/entities/Contacts/{id}"),
                 &query,
@@ -148,9 +149,9 @@ impl PipelinerClient {
     /// Creates (items without `id`) and updates (items with `id`) in batches of 100;
     /// failing items do not stop the others (`rollback-method=1`). `validation_level`
     /// is Pipeliner's bitmask (2: validate only the fields sent).
-    pub async fn batch_modify(
+    pub async fn batch_modify<B: Serialize + Sync>(
         &self,
-        items: &[Value],
+        items: &[B],
         validation_level: Option<u8>,
     ) -> Result<Vec<ItemResult>, PipelinerError> {
         let mut results = Vec::with_capacity(items.len());
@@ -159,13 +160,12 @@ impl PipelinerClient {
             query.push(("validation-level", level.to_string()));
         }
         for chunk in items.chunks(MAX_PAGE as usize) {
-            let body = Value::Array(chunk.to_vec());
             let answer = self
-                .send(
+                .send_as::<Value, _>(
                     Method::POST,
                     "/entities/Contacts/batch-modify",
                     &query,
-                    Some(&body),
+                    Some(chunk),
                     false,
                 )
                 .await?;

@@ -19,7 +19,7 @@ use std::time::Duration;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use error::PipelinerError;
@@ -172,12 +172,12 @@ impl PipelinerClient {
 
     /// Sends a request as [`send`](Self::send) does and reads a successful answer's
     /// `data` as `T`; `data` that is not a `T` is [`PipelinerError::Malformed`].
-    pub(crate) async fn send_as<T: DeserializeOwned + Default>(
+    pub(crate) async fn send_as<T: DeserializeOwned + Default, B: Serialize + ?Sized + Sync>(
         &self,
         method: Method,
         path: &str,
         query: &[(&str, String)],
-        body: Option<&Value>,
+        body: Option<&B>,
         replayable: bool,
     ) -> Result<Envelope<T>, PipelinerError> {
         let url = self.url(path);
@@ -200,12 +200,12 @@ impl PipelinerClient {
             .map_err(Attempt::into_inner)
     }
 
-    async fn send_once<T: DeserializeOwned + Default>(
+    async fn send_once<T: DeserializeOwned + Default, B: Serialize + ?Sized + Sync>(
         &self,
         method: Method,
         url: &str,
         query: &[(&str, String)],
-        body: Option<&Value>,
+        body: Option<&B>,
     ) -> Result<Envelope<T>, PipelinerError> {
         let c = &self.inner.config;
         let is_write = method != Method::GET;

@@ -206,9 +206,9 @@ pub async fn execute_crm(
                     .iter()
                     .map(|a| match a {
                         Action::Create { contact, .. } => {
-                            pipeliner_create(contact, mapping, owner_id)
+                            Some(pipeliner_create(contact, mapping, owner_id))
                         }
-                        _ => serde_json::Value::Null,
+                        _ => None,
                     })
                     .collect();
                 pipeliner.batch_modify(&bodies, None).await
@@ -218,11 +218,9 @@ pub async fn execute_crm(
                     .iter()
                     .map(|a| match a {
                         Action::Update { id, changes, .. } => {
-                            let mut body = pipeliner_patch(changes, mapping);
-                            body["id"] = serde_json::Value::String(id.clone());
-                            body
+                            Some(pipeliner_patch(id, changes, mapping))
                         }
-                        _ => serde_json::Value::Null,
+                        _ => None,
                     })
                     .collect();
                 // Only the sent fields are validated: a field the space made required

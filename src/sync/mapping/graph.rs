@@ -4,9 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::Value;
 
+use super::body::{to_raw, Members};
 use super::{custom_value, Change, Mapping, MappingWarning, Present, Read, ReadError};
 use crate::connectors::graph::listed::ListedGraphContact;
 use crate::sync::contact::{
@@ -168,78 +171,100 @@ fn fill_slots(
 }
 
 /// The body of a Graph create: every mapped value, and the intent as extended property.
-pub fn graph_create(c: &Contact, mapping: &Mapping, intent: Option<&IntentId>) -> Value {
-    let std = |f: Field| Some(c.get(&FieldKey::Std(f)));
-    let custom = |name: &str| Some(c.custom.get(name).map(String::as_str));
-    let mut body = graph_body(std, custom, mapping);
-    if let (Some(obj), Some(intent)) = (body.as_object_mut(), intent) {
-        obj.insert(
-            "singleValueExtendedProperties".into(),
-            json!([{ "id": INTENT_PROPERTY, "value": intent.0 }]),
-        );
-    }
-    body
+pub fn graph_create(c: &Contact, mapping: &Mapping, intent: Option<&IntentId>) -> Box<RawValue> {
+    to_raw(&GraphBody {
+        std: |f: Field| Some(c.get(&FieldKey::Std(f))),
+        custom: |name: &str| Some(c.custom.get(name).map(String::as_str)),
+        mapping,
+        intent,
+    })
 }
 
 /// The body of a Graph PATCH with only these fields (`None` clears). A slot change sends
 /// its whole property, so `changes` should hold complete groups, as plans' updates do.
-pub fn graph_patch(changes: &BTreeMap<FieldKey, Option<String>>, mapping: &Mapping) -> Value {
-    let std = |f: Field| changes.get(&FieldKey::Std(f)).map(Option::as_deref);
-    let custom = |name: &str| {
-        changes
-            .get(&FieldKey::Custom(name.to_owned()))
-            .map(Option::as_deref)
-    };
-    graph_body(std, custom, mapping)
+pub fn graph_patch(
+    changes: &BTreeMap<FieldKey, Option<String>>,
+    mapping: &Mapping,
+) -> Box<RawValue> {
+    to_raw(&GraphBody {
+        std: |f: Field| changes.get(&FieldKey::Std(f)).map(Option::as_deref),
+        custom: |name: &str| {
+            changes
+                .get(&FieldKey::Custom(name.to_owned()))
+                .map(Option::as_deref)
+        },
+        mapping,
+        intent: None,
+    })
 }
 
 /// A Graph body of the fields `std` and `custom` name: `None` leaves a field out,
-/// `Some(None)` clears it, `Some(Some(value))` sets it.
-fn graph_body<'v>(
-    std: impl Fn(Field) -> Option<Option<&'v str>>,
-    custom: impl Fn(&str) -> Option<Option<&'v str>>,
-    mapping: &Mapping,
-) -> Value {
-    let text = |v: Option<&str>| v.map_or(Value::Null, |v| Value::String(v.to_owned()));
-    let has = |f: Field| std(f).is_some();
-    let get = |f: Field| std(f).flatten();
-    // The scalars, three lists, the address and the custom properties at most.
-    let mut out = Map::with_capacity(SCALARS.len() + 4 + mapping.custom.len());
-    for (f, prop) in SCALARS {
-        if let Some(value) = std(f) {
-            out.insert(prop.into(), text(value));
+/// `Some(None)` clears it, `Some(Some(value))` sets it; with the intent property when
+/// `intent` is given.
+struct GraphBody<'m, S, C> {
+    std: S,
+    custom: C,
+    mapping: &'m Mapping,
+    intent: Option<&'m IntentId>,
+}
+
+/// One entry of `emailAddresses`.
+#[derive(Serialize)]
+struct EmailAddress<'a> {
+    address: &'a str,
+    name: &'a str,
+}
+
+impl<'v, S, C> Serialize for GraphBody<'_, S, C>
+where
+    S: Fn(Field) -> Option<Option<&'v str>>,
+    C: Fn(&str) -> Option<Option<&'v str>>,
+{
+    fn serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
+        let has = |f: &Field| (self.std)(*f).is_some();
+        let get = |f: &Field| (self.std)(*f).flatten();
+        let mut out = serializer.serialize_map(None)?;
+        for (f, prop) in SCALARS {
+            if let Some(value) = (self.std)(f) {
+                out.serialize_entry(prop, &value)?;
+            }
         }
-    }
-    if EMAIL_SLOTS.iter().any(|f| has(*f)) {
-        let list: Vec<Value> = EMAIL_SLOTS
-            .iter()
-            .filter_map(|f| get(*f))
-            .map(|a| json!({ "address": a, "name": a }))
-            .collect();
-        out.insert("emailAddresses".into(), Value::Array(list));
-    }
-    for (prop, slots) in [
-        ("businessPhones", &BUSINESS_PHONE_SLOTS[..]),
-        ("homePhones", &HOME_PHONE_SLOTS[..]),
-    ] {
-        if slots.iter().any(|f| has(*f)) {
-            let list = slots.iter().filter_map(|f| get(*f)).map(|v| text(Some(v)));
-            out.insert(prop.into(), Value::Array(list.collect()));
+        if EMAIL_SLOTS.iter().any(has) {
+            let list: Vec<EmailAddress> = EMAIL_SLOTS
+                .iter()
+                .filter_map(get)
+                .map(|a| EmailAddress {
+                    address: a,
+                    name: a,
+                })
+                .collect();
+            out.serialize_entry("emailAddresses", &list)?;
         }
-    }
-    if ADDRESS_PARTS.iter().any(|f| has(*f)) {
-        let mut addr = Map::with_capacity(ADDRESS_KEYS.len());
-        for (f, key) in ADDRESS_PARTS.iter().zip(ADDRESS_KEYS) {
-            addr.insert(key.into(), text(get(*f)));
+        for (prop, slots) in [
+            ("businessPhones", &BUSINESS_PHONE_SLOTS[..]),
+            ("homePhones", &HOME_PHONE_SLOTS[..]),
+        ] {
+            if slots.iter().any(has) {
+                let list: Vec<&str> = slots.iter().filter_map(get).collect();
+                out.serialize_entry(prop, &list)?;
+            }
         }
-        out.insert("businessAddress".into(), Value::Object(addr));
-    }
-    for m in &mapping.custom {
-        if let Some(value) = custom(&m.name) {
-            out.insert(m.exchange.clone(), text(value));
+        if ADDRESS_PARTS.iter().any(has) {
+            let parts: [(&str, Option<&str>); 5] =
+                std::array::from_fn(|i| (ADDRESS_KEYS[i], get(&ADDRESS_PARTS[i])));
+            out.serialize_entry("businessAddress", &Members(&parts))?;
         }
+        for m in &self.mapping.custom {
+            if let Some(value) = (self.custom)(&m.name) {
+                out.serialize_entry(&m.exchange, &value)?;
+            }
+        }
+        if let Some(intent) = self.intent {
+            let property = [("id", Some(INTENT_PROPERTY)), ("value", Some(&*intent.0))];
+            out.serialize_entry("singleValueExtendedProperties", &[Members(&property)])?;
+        }
+        out.end()
     }
-    Value::Object(out)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! mappings (`cf_*` on Pipeliner, a documented Graph contact property on Exchange), and the
 //! conversions Graph JSON ↔ canonical ↔ Pipeliner JSON (in [`graph`] and [`pipeliner`]).
 
+mod body;
 pub mod graph;
 pub mod pipeliner;
 

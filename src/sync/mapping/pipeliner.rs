@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 
+use super::body::{to_raw, Members};
 use super::{custom_value, pipeliner_name, Change, CustomKind, Mapping, Present, Read, ReadError};
 use crate::connectors::pipeliner::listed::{ListedContact, Member, META_MEMBERS};
 use crate::sync::contact::{Contact, Field, FieldKey};
@@ -119,34 +120,42 @@ pub fn listed_fields(mapping: &Mapping) -> Vec<String> {
 }
 
 /// The body of a Pipeliner create: every mapped value and the owner.
-pub fn pipeliner_create(c: &Contact, mapping: &Mapping, owner_id: &str) -> Value {
-    let mut all: BTreeMap<FieldKey, Option<String>> = BTreeMap::new();
-    for k in mapping.keys() {
-        if let Some(v) = c.get(&k) {
-            all.insert(k.clone(), Some(v.to_owned()));
+pub fn pipeliner_create(c: &Contact, mapping: &Mapping, owner_id: &str) -> Box<RawValue> {
+    let mut members: Vec<(&str, Option<&str>)> =
+        Vec::with_capacity(Field::ALL.len() + mapping.custom.len() + 1);
+    for f in Field::ALL {
+        if let Some(value) = c.get(&FieldKey::Std(f)) {
+            members.push((pipeliner_name(f), Some(value)));
         }
     }
-    let mut body = pipeliner_patch(&all, mapping);
-    if let Some(obj) = body.as_object_mut() {
-        obj.insert("owner_id".into(), Value::String(owner_id.to_owned()));
+    for m in &mapping.custom {
+        if let Some(value) = c.custom.get(&m.name) {
+            members.push((&m.pipeliner, Some(value)));
+        }
     }
-    body
+    members.push(("owner_id", Some(owner_id)));
+    to_raw(&Members(&members))
 }
 
-/// The body of a Pipeliner PATCH with only these fields. A cleared text field is sent as
-/// `""` (Pipeliner's empty text); a cleared date custom field as `null`.
-pub fn pipeliner_patch(changes: &BTreeMap<FieldKey, Option<String>>, mapping: &Mapping) -> Value {
-    let mut out = Map::new();
+/// The body of a Pipeliner update of contact `id` with only these fields. A cleared text
+/// field is sent as `""` (Pipeliner's empty text); a cleared date custom field as `null`.
+pub fn pipeliner_patch(
+    id: &str,
+    changes: &BTreeMap<FieldKey, Option<String>>,
+    mapping: &Mapping,
+) -> Box<RawValue> {
+    let mut members: Vec<(&str, Option<&str>)> = Vec::with_capacity(changes.len() + 1);
+    members.push(("id", Some(id)));
     for (key, value) in changes {
         let (name, empty) = match key {
-            FieldKey::Std(f) => (pipeliner_name(*f).to_owned(), Value::String(String::new())),
+            FieldKey::Std(f) => (pipeliner_name(*f), Some("")),
             FieldKey::Custom(n) => match mapping.custom.iter().find(|m| &m.name == n) {
-                Some(m) if m.kind() == CustomKind::Date => (m.pipeliner.clone(), Value::Null),
-                Some(m) => (m.pipeliner.clone(), Value::String(String::new())),
+                Some(m) if m.kind() == CustomKind::Date => (m.pipeliner.as_str(), None),
+                Some(m) => (m.pipeliner.as_str(), Some("")),
                 None => continue,
             },
         };
-        out.insert(name, value.clone().map_or(empty, Value::String));
+        members.push((name, value.as_deref().or(empty)));
     }
-    Value::Object(out)
+    to_raw(&Members(&members))
 }

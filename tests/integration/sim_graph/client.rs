@@ -111,7 +111,9 @@ async fn batches_retry_throttled_sub_requests_and_report_each_result() {
             id: format!("c{i}"),
             method: Method::POST,
             url: format!("/users/{MAILBOX}/contactFolders/{folder}/contacts"),
-            body: Some(json!({ "surname": format!("B{i}") })),
+            body: Some(
+                serde_json::value::to_raw_value(&json!({ "surname": format!("B{i}") })).unwrap(),
+            ),
         })
         .collect();
     requests.push(BatchRequest {
