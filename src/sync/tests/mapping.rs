@@ -23,7 +23,7 @@ use crate::sync::snapshot::{contact_hash, Snapshot};
 use crate::sync::{contact::ValueKind, IntentId, Settings, SyncType};
 
 /// A request body's text read back as JSON, to look into.
-fn json_of(body: Box<serde_json::value::RawValue>) -> Value {
+fn json_of(body: &serde_json::value::RawValue) -> Value {
     serde_json::from_str(body.get()).expect("a body is JSON")
 }
 
@@ -67,7 +67,7 @@ fn upsert_of(change: Change) -> crate::sync::Upsert {
 fn graph_round_trip_keeps_every_mapped_field() {
     let m = birthday_mapping();
     let c = full_contact();
-    let mut body = json_of(graph_create(&c, &m, Some(&IntentId("p:x".into()))));
+    let mut body = json_of(&graph_create(&c, &m, Some(&IntentId("p:x".into()))));
     body["id"] = json!("AAMk=");
     body["changeKey"] = json!("ck1");
     let read = from_graph(&body, &m).map(|r| upsert_of(r.change));
@@ -86,7 +86,7 @@ fn graph_round_trip_keeps_every_mapped_field() {
 fn pipeliner_round_trip_keeps_every_mapped_field_and_sets_owner_only() {
     let m = birthday_mapping();
     let c = full_contact();
-    let mut body = json_of(pipeliner_create(&c, &m, "client-1"));
+    let mut body = json_of(&pipeliner_create(&c, &m, "client-1"));
     assert_eq!(body["owner_id"], json!("client-1"));
     assert_eq!(body["first_name"], json!("value 0"));
     assert_eq!(body["quick_account_name"], json!("value 5"));
@@ -103,7 +103,7 @@ fn pipeliner_round_trip_keeps_every_mapped_field_and_sets_owner_only() {
 #[test]
 fn a_listed_graph_row_keeps_every_member_a_mapping_reads() {
     let m = birthday_mapping();
-    let mut body = json_of(graph_create(
+    let mut body = json_of(&graph_create(
         &full_contact(),
         &m,
         Some(&IntentId("p:x".into())),
@@ -147,7 +147,7 @@ fn a_listed_graph_row_keeps_every_member_a_mapping_reads() {
 /// A whole Pipeliner contact as a list page holds it: every mapped field of
 /// [`full_contact`], its bookkeeping and sharing, and members no mapping reads.
 fn whole_pipeliner_contact(m: &Mapping) -> Value {
-    let mut body = json_of(pipeliner_create(&full_contact(), m, "client-1"));
+    let mut body = json_of(&pipeliner_create(&full_contact(), m, "client-1"));
     for (name, value) in [
         ("id", json!("uuid-1")),
         ("revision", json!(7)),
@@ -258,7 +258,7 @@ fn graph_limits_overflow_is_reported_never_sent() {
     assert_eq!(r.warnings.len(), 2);
     let u = upsert_of(r.change);
     assert_eq!(u.contact.email3.as_deref(), Some("c@x"));
-    let patch = json_of(graph_create(&u.contact, &Mapping::default(), None));
+    let patch = json_of(&graph_create(&u.contact, &Mapping::default(), None));
     assert_eq!(patch["emailAddresses"].as_array().map(Vec::len), Some(3));
     assert_eq!(patch["businessPhones"].as_array().map(Vec::len), Some(2));
 }
@@ -297,9 +297,9 @@ fn patches_carry_only_the_given_fields() {
     let mut changes = BTreeMap::new();
     changes.insert(FieldKey::Std(Field::JobTitle), Some("CTO".to_owned()));
     changes.insert(FieldKey::Std(Field::Notes), None);
-    let g = json_of(graph_patch(&changes, &Mapping::default()));
+    let g = json_of(&graph_patch(&changes, &Mapping::default()));
     assert_eq!(g, json!({"jobTitle": "CTO", "personalNotes": null}));
-    let p = json_of(pipeliner_patch("c-1", &changes, &Mapping::default()));
+    let p = json_of(&pipeliner_patch("c-1", &changes, &Mapping::default()));
     assert_eq!(p, json!({"id": "c-1", "position": "CTO", "comments": ""}));
 }
 
@@ -323,7 +323,7 @@ fn cleared_fields_are_written_as_each_side_clears_them() {
         Some("Wien \"Mitte\"".to_owned()),
     );
     assert_eq!(
-        json_of(pipeliner_patch("c-1", &changes, &m)),
+        json_of(&pipeliner_patch("c-1", &changes, &m)),
         json!({
             "id": "c-1", "email1": "a@x.test", "email2": "", "phone3": "",
             "city": "Wien \"Mitte\"", "cf_birthday": null, "cf_department": "",
@@ -331,7 +331,7 @@ fn cleared_fields_are_written_as_each_side_clears_them() {
         "a cleared date is null, any other cleared field empty text; unmapped keys are left out"
     );
     assert_eq!(
-        json_of(graph_patch(&changes, &m)),
+        json_of(&graph_patch(&changes, &m)),
         json!({
             "emailAddresses": [{ "address": "a@x.test", "name": "a@x.test" }],
             "homePhones": [],
@@ -366,10 +366,10 @@ fn birthday_is_a_date_without_time_zone_drift() {
     let mut c = u.contact.clone();
     // Several round trips through both sides leave the date where it was.
     for _ in 0..3 {
-        let mut g = json_of(graph_create(&c, &m, None));
+        let mut g = json_of(&graph_create(&c, &m, None));
         g["id"] = json!("x");
         c = upsert_of(from_graph(&g, &m).unwrap_or_else(|e| panic!("{e}")).change).contact;
-        let mut p = json_of(pipeliner_create(&c, &m, "o"));
+        let mut p = json_of(&pipeliner_create(&c, &m, "o"));
         p["id"] = json!("y");
         c = upsert_of(
             from_pipeliner(&p, &m, "o")
