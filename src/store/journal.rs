@@ -93,6 +93,11 @@ impl Store {
         Ok(journaled)
     }
 
+    /// How many events a user's journal keeps; older ones are dropped.
+    pub fn journal_limit(&self) -> usize {
+        self.journal_limit
+    }
+
     fn put_event(
         &self,
         space: &SpaceId,

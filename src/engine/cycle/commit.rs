@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 use super::execute::Executed;
 use crate::ids::{SpaceId, UserId};
@@ -49,7 +50,8 @@ pub fn load_links(store: &Store, space: &SpaceId, user: &UserId) -> StoreResult<
 /// The outcome of committing.
 #[derive(Debug, Default)]
 pub struct Committed {
-    /// Journal lines written.
+    /// Journal entries the cycle produced; the journal keeps the newest
+    /// [`Store::journal_limit`] of a user's.
     pub journaled: usize,
 }
 
@@ -214,13 +216,25 @@ pub fn commit(
             .retain(|r| r.exchange_id != refusal.exchange_id);
         state.refusals.push(refusal.clone());
     }
-    let mut events: Vec<NewEvent> = Vec::with_capacity(plan.journal.len());
-    let mut event = |at, kind: &str, message: String, details| {
+    // The journal keeps a user's newest events only: a first sync's thousands of entries
+    // are counted, and only the ones kept are built.
+    let total = plan.journal.len()
+        + plan.conflicts.len()
+        + plan.errors.len()
+        + exchange.refused.len()
+        + crm.refused.len();
+    let mut passed_over = total.saturating_sub(store.journal_limit());
+    let mut events: Vec<NewEvent> = Vec::with_capacity(total - passed_over);
+    let mut event = |at, kind: &str, message: &dyn Fn() -> String, details: &dyn Fn() -> Value| {
+        if passed_over > 0 {
+            passed_over -= 1;
+            return;
+        }
         events.push(NewEvent {
             at,
             kind: kind.to_owned(),
-            message,
-            details,
+            message: message(),
+            details: details(),
         });
     };
     for entry in &plan.journal {
@@ -235,41 +249,103 @@ pub fn commit(
             JournalKind::Skip => "skip",
             JournalKind::Notice => "notice",
         };
-        let details = serde_json::json!({
-            "side": entry.side,
-            "exchange_id": entry.exchange_id,
-            "crm_id": entry.crm_id,
+        event(entry.at, kind, &|| entry.message.clone(), &|| {
+            json!({
+                "side": entry.side,
+                "exchange_id": entry.exchange_id,
+                "crm_id": entry.crm_id,
+            })
         });
-        event(entry.at, kind, entry.message.clone(), details);
     }
     for conflict in &plan.conflicts {
         event(
             now,
             "conflict_values",
-            format!(
-                "{} differed on both sides; {:?} won",
-                conflict.field.label(),
-                conflict.winner
-            ),
-            serde_json::to_value(conflict).unwrap_or_default(),
+            &|| {
+                format!(
+                    "{} differed on both sides; {:?} won",
+                    conflict.field.label(),
+                    conflict.winner
+                )
+            },
+            &|| serde_json::to_value(conflict).unwrap_or_default(),
         );
     }
     for error in &plan.errors {
         event(
             now,
             "record_error",
-            error.message.clone(),
-            serde_json::json!({ "side": error.side, "id": error.id }),
+            &|| error.message.clone(),
+            &|| json!({ "side": error.side, "id": error.id }),
         );
     }
     for (side, id, reason) in exchange.refused.iter().chain(&crm.refused) {
         event(
             now,
             "record_error",
-            format!("{} refused a write: {reason}", side.label()),
-            serde_json::json!({ "side": side, "id": id }),
+            &|| format!("{} refused a write: {reason}", side.label()),
+            &|| json!({ "side": side, "id": id }),
         );
     }
-    let journaled = store.append_journal_all(space, user, events)?;
-    Ok(Committed { journaled })
+    store.append_journal_all(space, user, events)?;
+    Ok(Committed { journaled: total })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_store;
+    use crate::sync::{JournalEntry, RecordError, Side};
+
+    #[test]
+    fn a_cycle_past_the_journal_bound_keeps_its_newest_entries() {
+        let (_dir, store) = test_store();
+        let (space, user) = (
+            SpaceId::parse("acme").unwrap(),
+            UserId::parse("jane").unwrap(),
+        );
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        let limit = store.journal_limit();
+        let mut plan = Plan::default();
+        for i in 0..limit + 5 {
+            plan.journal.push(JournalEntry {
+                at: now,
+                kind: JournalKind::Create,
+                side: Some(Side::Crm),
+                exchange_id: Some(format!("x{i}")),
+                crm_id: None,
+                message: format!("created {i}"),
+            });
+        }
+        plan.errors.push(RecordError {
+            side: Side::Exchange,
+            id: "x-bad".into(),
+            message: "unreadable".into(),
+        });
+        let committed = commit(
+            &store,
+            &space,
+            &user,
+            &plan,
+            &Executed::default(),
+            &Executed::default(),
+            &mut UserSyncState::default(),
+            now,
+        )
+        .unwrap();
+        assert_eq!(committed.journaled, limit + 6, "every entry is counted");
+        let kept = store.journal(&space, &user, None, limit + 10).unwrap();
+        assert_eq!(kept.len(), limit, "the journal holds its bound");
+        assert_eq!(
+            kept[0].message, "created 6",
+            "the oldest ones are passed over"
+        );
+        assert_eq!(kept[0].details["exchange_id"], "x6");
+        let last = &kept[limit - 1];
+        assert_eq!(
+            (last.kind.as_str(), last.message.as_str()),
+            ("record_error", "unreadable")
+        );
+        assert_eq!(last.details["id"], "x-bad");
+    }
 }
