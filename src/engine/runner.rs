@@ -176,6 +176,10 @@ pub struct CycleReport {
     pub state: StateLeft,
     /// Granted by a quiet cycle whose next ticks may only ask Pipeliner.
     pub lease: Option<QuietLease>,
+    /// Another cycle should run right away: a first sync finished without the Graph
+    /// subscription it leaves to the next cycle, which sets it up and reads what changed
+    /// in Exchange meanwhile.
+    pub follow_up: bool,
 }
 
 /// What a cycle leaves of the user's sync state for the status write.

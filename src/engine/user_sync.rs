@@ -98,6 +98,8 @@ enum Outcome {
         unrecorded: Option<status::CycleTimes>,
         /// What the next ticks may rely on, from a quiet cycle.
         lease: Option<QuietLease>,
+        /// Run another cycle right away ([`CycleReport::follow_up`]).
+        follow_up: bool,
     },
     /// The cycle failed as a whole.
     Failed(CycleError),
@@ -316,8 +318,15 @@ impl UserSync {
                 held,
                 unrecorded,
                 lease,
+                follow_up,
             } => {
                 self.failures = 0;
+                if follow_up {
+                    self.follow_up = Some(match self.follow_up {
+                        Some(waiting) => waiting.merge(Trigger::Notify),
+                        None => Trigger::Notify,
+                    });
+                }
                 self.fresh = false;
                 self.held = held;
                 // A lease ended while the cycle ran (an admin change, a notification)
@@ -395,6 +404,7 @@ async fn leased_tick(lease: QuietLease, clock: SharedClock, next: NextTick) -> O
                     .unwrap_or_else(|_| chrono::Duration::zero()),
         }),
         lease: Some(lease.reaching(reached)),
+        follow_up: false,
     })
 }
 
@@ -455,6 +465,7 @@ async fn run_cycle(
                     + chrono::Duration::from_std(next).unwrap_or_else(|_| chrono::Duration::zero()),
             };
             let wrote_to_crm = report.wrote_to_crm();
+            let follow_up = report.follow_up;
             let state = std::mem::take(&mut report.state);
             let lease = report.lease.take();
             let held = match state {
@@ -468,6 +479,7 @@ async fn run_cycle(
                     held,
                     unrecorded: Some(times),
                     lease,
+                    follow_up,
                 };
             }
             // A quiet cycle leaves its small state and status to save; a cycle with work
@@ -491,6 +503,7 @@ async fn run_cycle(
                     held,
                     unrecorded: None,
                     lease,
+                    follow_up,
                 },
                 Err(e) => Outcome::Failed(e),
             }

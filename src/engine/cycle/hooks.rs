@@ -1,6 +1,6 @@
 //! Keeping the upstreams' notifications flowing: one Graph subscription per user folder
-//! (created with a random `clientState`, renewed a day before it expires, recreated when
-//! gone) and one Pipeliner webhook per space (signed with a random UUID). Failures here
+//! (created with a random `clientState` once the user's first sync is done, renewed a day
+//! before it expires, recreated when gone) and one Pipeliner webhook per space (signed with a random UUID). Failures here
 //! are journaled, not fatal: the periodic tick still syncs.
 
 use chrono::Duration;
@@ -52,7 +52,10 @@ pub(super) fn renewal_due(
 
 impl SyncCycle {
     /// Sets up, renews or recreates what is missing, and tells which upstreams will
-    /// notify exsync of this user's changes afterwards.
+    /// notify exsync of this user's changes afterwards. A first sync leaves the Graph
+    /// subscription alone: it fills the folder itself, and a subscription would only
+    /// bring its own writes back as notifications, one per contact. The cycle after it
+    /// subscribes.
     pub(super) async fn ensure_hooks(
         &self,
         clients: &SpaceClients,
@@ -65,24 +68,25 @@ impl SyncCycle {
         let Some(public_url) = self.public_url.clone() else {
             return Notified::default();
         };
-        let exchange = match self
-            .ensure_subscription(
-                clients,
-                &public_url,
-                user,
-                folder,
-                state,
-                records.subscription,
-            )
-            .await
-        {
-            Ok(()) => true,
-            Err(message) => {
-                self.journal_hook_failure(user, "subscription_failed", message)
-                    .await;
-                false
-            }
-        };
+        let exchange = state.first_sync_done
+            && match self
+                .ensure_subscription(
+                    clients,
+                    &public_url,
+                    user,
+                    folder,
+                    state,
+                    records.subscription,
+                )
+                .await
+            {
+                Ok(()) => true,
+                Err(message) => {
+                    self.journal_hook_failure(user, "subscription_failed", message)
+                        .await;
+                    false
+                }
+            };
         if records.space_webhook {
             return Notified {
                 exchange,

@@ -163,6 +163,8 @@ impl SyncCycle {
         let folder =
             resolve::folder(&clients.graph, &space, &user, &mut state, &self.store).await?;
         let renewal_due = hooks::renewal_due(&hook_records, &state);
+        // A first sync subscribes to the folder's changes only once it is done.
+        let first_sync = !state.first_sync_done;
         let notified = self
             .ensure_hooks(&clients, &space, &user, &folder, &mut state, hook_records)
             .await;
@@ -413,6 +415,9 @@ impl SyncCycle {
             notified: notified.both(),
             state: StateLeft::Saved,
             lease: None,
+            // The subscription a first sync left out is set up by the next cycle, which
+            // also reads what changed in Exchange while this one ran.
+            follow_up: first_sync && self.public_url.is_some() && state.first_sync_done,
         };
         let (s, u) = (space_id.clone(), user_id.clone());
         // The committed cursors, when nothing is left pending for the next cycle.

@@ -105,6 +105,78 @@ async fn notifications_alone_move_a_change_within_two_seconds_each_way() {
 }
 
 #[actix_web::test]
+async fn a_first_sync_subscribes_once_done_and_its_own_writes_raise_no_notifications() {
+    let rig = Rig::start(
+        28,
+        ServerOptions {
+            tick_interval: 3600,
+            ..ServerOptions::default()
+        },
+    )
+    .await;
+    let owner = rig.world.add_person(ANN);
+    let emails = [
+        "one@first.example",
+        "two@first.example",
+        "three@first.example",
+    ];
+    for email in emails {
+        rig.world
+            .crm_create(json!({ "owner_id": owner, "last_name": "First", "email1": email }));
+    }
+    rig.activate(
+        "ann",
+        ANN,
+        settings("bidirectional", true, json!({ "create": {} })),
+    )
+    .await;
+    rig.until("ann", "the folder has a subscription", || {
+        !rig.world.graph().subscriptions().is_empty()
+    })
+    .await;
+    let contacts = rig.world.exchange_contacts(ANN, FOLDER);
+    for email in emails {
+        assert_eq!(
+            by_email(&contacts, email).len(),
+            1,
+            "{email} reached Exchange"
+        );
+    }
+    assert!(
+        rig.world.graph().notifications().is_empty(),
+        "the first sync wrote to the folder before subscribing: no notification of its own \
+         writes: {:?}",
+        rig.world.graph().notifications()
+    );
+    rig.until(
+        "ann",
+        "the cycle after the first sync read Exchange",
+        || served(rig.world.graph().request_counts(), "delta") >= 2,
+    )
+    .await;
+
+    // From now on notifications carry Exchange edits (the hourly tick never comes).
+    let id = by_email(&contacts, emails[0])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    rig.world
+        .graph()
+        .update_contact(ANN, &id, json!({ "jobTitle": "Notified" }))
+        .unwrap();
+    rig.until("ann", "the Exchange edit reaches Pipeliner", || {
+        by_email(&rig.world.crm_contacts(), emails[0])[0]["position"] == "Notified"
+    })
+    .await;
+    assert!(!rig.world.graph().notifications().is_empty());
+    rig.stop().await;
+}
+
+fn served(counts: std::collections::BTreeMap<String, u64>, route: &str) -> u64 {
+    counts.get(route).copied().unwrap_or(0)
+}
+
+#[actix_web::test]
 async fn lost_notifications_are_caught_up_by_the_tick() {
     let rig = Rig::start(
         22,
@@ -383,6 +455,11 @@ async fn lifecycle_events_recreate_a_removed_subscription() {
     )
     .await;
     synced_pair(&rig, &owner, "life@example.com").await;
+    // The cycle after the first sync subscribes.
+    rig.until("ann", "the folder has a subscription", || {
+        !rig.world.graph().subscriptions().is_empty()
+    })
+    .await;
     let first = rig.world.graph().subscriptions();
     assert_eq!(first.len(), 1, "one subscription per user folder");
     let first_id = first[0]["id"].as_str().unwrap().to_owned();
