@@ -181,6 +181,15 @@ impl UserSync {
         self.tick = Some(ctx.run_later(delay, |act, ctx| act.start_cycle(Trigger::Tick, ctx)));
     }
 
+    /// Runs a cycle for `trigger` once the running one ends, merged with any trigger
+    /// already waiting.
+    fn queue_follow_up(&mut self, trigger: Trigger) {
+        self.follow_up = Some(match self.follow_up {
+            Some(waiting) => waiting.merge(trigger),
+            None => trigger,
+        });
+    }
+
     fn start_cycle(&mut self, trigger: Trigger, ctx: &mut Context<Self>) {
         if self.paused || self.stopping {
             return;
@@ -190,10 +199,7 @@ impl UserSync {
             other => other,
         };
         if self.running.is_some() {
-            self.follow_up = Some(match self.follow_up {
-                Some(waiting) => waiting.merge(trigger),
-                None => trigger,
-            });
+            self.queue_follow_up(trigger);
             return;
         }
         // Only a tick may rely on the lease; anything else may have changed what it assumed.
@@ -322,10 +328,7 @@ impl UserSync {
             } => {
                 self.failures = 0;
                 if follow_up {
-                    self.follow_up = Some(match self.follow_up {
-                        Some(waiting) => waiting.merge(Trigger::Notify),
-                        None => Trigger::Notify,
-                    });
+                    self.queue_follow_up(Trigger::Notify);
                 }
                 self.fresh = false;
                 self.held = held;

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::rig::{eventually, settings, Rig, PATIENCE};
+use super::rig::{eventually, served, settings, Rig, PATIENCE};
 use crate::common::ServerOptions;
 
 const ANN: &str = "ann@acme.example";
@@ -337,14 +337,7 @@ async fn status_change(rig: &Rig, field: &str, before: &Value) -> Value {
 
 #[actix_web::test]
 async fn an_admin_sync_request_runs_a_cycle_at_once() {
-    let rig = Rig::start(
-        44,
-        ServerOptions {
-            tick_interval: 3600,
-            ..ServerOptions::default()
-        },
-    )
-    .await;
+    let rig = Rig::without_ticks(44).await;
     rig.world.add_person(ANN);
     rig.activate(
         "ann",
@@ -408,10 +401,6 @@ async fn a_user_both_upstreams_notify_is_polled_only_as_a_safety_net() {
          notified interval ±10 %, got {wait} s ({status})"
     );
     rig.stop().await;
-}
-
-fn served(counts: std::collections::BTreeMap<String, u64>, route: &str) -> u64 {
-    counts.get(route).copied().unwrap_or(0)
 }
 
 #[actix_web::test]

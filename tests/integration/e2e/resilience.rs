@@ -11,7 +11,7 @@ use exsync::sim::pipeliner::{
 };
 use serde_json::{json, Value};
 
-use super::rig::{settings, Rig};
+use super::rig::{served, settings, Rig};
 use crate::common::ServerOptions;
 
 const ANN: &str = "ann@acme.example";
@@ -48,14 +48,7 @@ async fn synced_pair(rig: &Rig, owner: &str, email: &str) -> (String, String) {
 
 #[actix_web::test]
 async fn notifications_alone_move_a_change_within_two_seconds_each_way() {
-    let rig = Rig::start(
-        21,
-        ServerOptions {
-            tick_interval: 3600,
-            ..ServerOptions::default()
-        },
-    )
-    .await;
+    let rig = Rig::without_ticks(21).await;
     let owner = rig.world.add_person(ANN);
     rig.activate(
         "ann",
@@ -106,14 +99,7 @@ async fn notifications_alone_move_a_change_within_two_seconds_each_way() {
 
 #[actix_web::test]
 async fn a_first_sync_subscribes_once_done_and_its_own_writes_raise_no_notifications() {
-    let rig = Rig::start(
-        28,
-        ServerOptions {
-            tick_interval: 3600,
-            ..ServerOptions::default()
-        },
-    )
-    .await;
+    let rig = Rig::without_ticks(28).await;
     let owner = rig.world.add_person(ANN);
     let emails = [
         "one@first.example",
@@ -170,10 +156,6 @@ async fn a_first_sync_subscribes_once_done_and_its_own_writes_raise_no_notificat
     .await;
     assert!(!rig.world.graph().notifications().is_empty());
     rig.stop().await;
-}
-
-fn served(counts: std::collections::BTreeMap<String, u64>, route: &str) -> u64 {
-    counts.get(route).copied().unwrap_or(0)
 }
 
 #[actix_web::test]

@@ -26,6 +26,19 @@ pub struct Rig {
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
 impl Rig {
+    /// [`Rig::start`] with the periodic tick an hour away: only notifications and admin
+    /// requests run cycles within a test.
+    pub async fn without_ticks(seed: u64) -> Self {
+        Self::start(
+            seed,
+            ServerOptions {
+                tick_interval: 3600,
+                ..ServerOptions::default()
+            },
+        )
+        .await
+    }
+
     /// Starts the simulators and exsync, registers the space and switches it on.
     pub async fn start(seed: u64, options: ServerOptions) -> Self {
         let world = Arc::new(
@@ -102,6 +115,11 @@ pub async fn eventually<F: FnMut() -> bool>(what: &str, limit: Duration, mut che
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// How many requests an upstream simulator has served on `route`.
+pub fn served(counts: std::collections::BTreeMap<String, u64>, route: &str) -> u64 {
+    counts.get(route).copied().unwrap_or(0)
 }
 
 /// Settings JSON.
