@@ -389,12 +389,21 @@ async fn ann_synced(seed: u64, tick: u64, notified_tick: u64) -> (Rig, Value) {
 #[actix_web::test]
 async fn a_user_both_upstreams_notify_is_polled_only_as_a_safety_net() {
     let (rig, _) = ann_synced(45, 60, 3600).await;
-    let status = rig.user("ann").await["status"].clone();
-    let time = |field: &str| {
-        chrono::DateTime::parse_from_rfc3339(status[field].as_str().expect(field))
-            .expect("an RFC 3339 time")
+    // The first sync subscribes only once it is done: the cycle right after it sets the
+    // subscription up, and its status names the next periodic sync.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let (wait, status) = loop {
+        let status = rig.user("ann").await["status"].clone();
+        let time = |field: &str| {
+            chrono::DateTime::parse_from_rfc3339(status[field].as_str().expect(field))
+                .expect("an RFC 3339 time")
+        };
+        let wait = (time("next_sync_at") - time("last_sync_finished_at")).num_seconds();
+        if wait > 66 || tokio::time::Instant::now() >= deadline {
+            break (wait, status);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
-    let wait = (time("next_sync_at") - time("last_sync_finished_at")).num_seconds();
     assert!(
         (3240..=3960).contains(&wait),
         "the subscription and the webhook are live: the next periodic sync is the \
@@ -405,7 +414,8 @@ async fn a_user_both_upstreams_notify_is_polled_only_as_a_safety_net() {
 
 #[actix_web::test]
 async fn ticks_trust_a_live_subscription_for_exchange_and_still_read_pipeliner() {
-    // The activation's cycle and the actor's first tick after start read both sides.
+    // The activation's first sync and the cycle right after it, which subscribes, read
+    // both sides.
     let (rig, first) = ann_synced(46, 1, 1).await;
     let mut finished = status_change(&rig, "last_sync_finished_at", &first).await;
     let deltas = served(rig.world.graph().request_counts(), "delta");
