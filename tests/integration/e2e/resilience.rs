@@ -445,10 +445,13 @@ async fn lifecycle_events_recreate_a_removed_subscription() {
     let first = rig.world.graph().subscriptions();
     assert_eq!(first.len(), 1, "one subscription per user folder");
     let first_id = first[0]["id"].as_str().unwrap().to_owned();
-    // The copy is written before the first cycle commits: wait for the commit.
+    // The copy is written before the first sync commits, and the subscription is
+    // created before the cycle after it saves its state: wait for that state.
     let mut user = rig.user("ann").await;
     for _ in 0..250 {
-        if user["sync"]["initial_sync_done"] == true {
+        if user["sync"]["initial_sync_done"] == true
+            && user["sync"]["subscription_expires_at"].is_string()
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
