@@ -1,11 +1,14 @@
 //! Fault injection shared by both simulators, deterministic for a seed: per-route error
-//! rates (500/503), latency, 429 bursts with `Retry-After`, malformed JSON bodies and
-//! dropped connections, and lost, delayed or duplicated deliveries (Pipeliner webhooks,
-//! Graph change notifications).
+//! rates (500/503), latency, 429 bursts with `Retry-After`, malformed JSON bodies,
+//! dropped connections and stalled answers, and lost, delayed or duplicated deliveries
+//! (Pipeliner webhooks, Graph change notifications).
 //!
-//! Whether a rule fires for a request is a pure function of (seed, rule index, route,
-//! n-th request on that route), so the same requests give the same faults on every run
-//! regardless of how requests to different routes interleave.
+//! Whether a rule's `rate` lets it fire for a request is a pure function of (seed, rule
+//! index, route, n-th request on that route), so the same requests give the same faults
+//! on every run regardless of how requests to different routes interleave. A rule's
+//! `skip` and `count` are counters over the requests that rule matches (its own state,
+//! shown as what is left in the plan); with a pattern such as `contacts.*` they count
+//! the matching requests of all those routes in the order they arrive.
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -36,6 +39,13 @@ pub enum FaultKind {
     MalformedJson,
     /// Apply the request, then close the connection without a complete answer.
     DropConnection,
+    /// Apply the request, then hold the complete answer this long before sending it, so
+    /// a client can be stopped after the write happened and before it learns the result.
+    /// Only this request waits: the simulator serves others meanwhile.
+    Stall {
+        /// Milliseconds.
+        millis: u64,
+    },
 }
 
 fn one() -> f64 {
@@ -64,6 +74,11 @@ pub struct FaultRule {
     /// Hit at most this many requests, then stop (a burst); unlimited when absent.
     #[serde(default)]
     pub count: Option<u32>,
+    /// Let this many matching requests pass untouched before the rule may fire (so
+    /// "stall the 3rd batch-modify" is `skip: 2, count: 1`). Skipped requests use up
+    /// no `count` and are not subject to `rate`; the plan shows what is left to skip.
+    #[serde(default)]
+    pub skip: u32,
 }
 
 /// What a webhook-delivery fault does.
@@ -159,6 +174,10 @@ impl FaultState {
             if !route_matches(&rule.route, route) || rule.count == Some(0) {
                 continue;
             }
+            if rule.skip > 0 {
+                rule.skip -= 1;
+                continue;
+            }
             let terminal = !matches!(rule.kind, FaultKind::Latency { .. });
             if terminal && decision.outcome.is_some() {
                 continue;
@@ -242,6 +261,7 @@ mod tests {
                 kind: FaultKind::MalformedJson,
                 rate,
                 count: None,
+                skip: 0,
             }],
             deliveries: vec![],
         }
@@ -286,5 +306,74 @@ mod tests {
             hits(9, &["clients.list"; 20]).iter().all(|h| !h),
             "other routes untouched"
         );
+    }
+
+    fn stall_rule(route: &str, skip: u32, count: Option<u32>) -> FaultRule {
+        FaultRule {
+            route: route.into(),
+            kind: FaultKind::Stall { millis: 50 },
+            rate: 1.0,
+            count,
+            skip,
+        }
+    }
+
+    fn stalled(state: &mut FaultState, route: &str) -> bool {
+        state.decide(route).outcome == Some(FaultKind::Stall { millis: 50 })
+    }
+
+    #[test]
+    fn skip_lets_matching_requests_pass_without_using_up_count() {
+        let mut state = FaultState::new(1);
+        state.set(FaultPlan {
+            rules: vec![stall_rule("contacts.batch_modify", 2, Some(1))],
+            deliveries: vec![],
+        });
+        let hits: Vec<bool> = ["contacts.list", "contacts.batch_modify", "contacts.list"]
+            .iter()
+            .chain(["contacts.batch_modify"; 4].iter())
+            .map(|r| stalled(&mut state, r))
+            .collect();
+        // Only the 3rd batch-modify is hit; other routes neither skip nor fire.
+        assert_eq!(hits, [false, false, false, false, true, false, false]);
+        assert_eq!(state.plan.rules[0].skip, 0);
+        assert_eq!(state.plan.rules[0].count, Some(0));
+    }
+
+    #[test]
+    fn skip_counts_every_route_a_pattern_matches_and_replays_after_set() {
+        let plan = FaultPlan {
+            rules: vec![stall_rule("contacts.*", 1, None)],
+            deliveries: vec![],
+        };
+        let mut state = FaultState::new(1);
+        for _ in 0..2 {
+            state.set(plan.clone());
+            assert!(!stalled(&mut state, "contacts.get"), "skipped");
+            assert!(!stalled(&mut state, "clients.list"), "no match");
+            assert!(stalled(&mut state, "contacts.list"));
+            assert!(stalled(&mut state, "contacts.get"), "no count: unlimited");
+        }
+    }
+
+    #[test]
+    fn skip_defaults_to_zero_in_json() {
+        let rule: FaultRule =
+            serde_json::from_str(r#"{"route":"contacts.create","kind":"stall","millis":5}"#)
+                .expect("rule");
+        assert_eq!(rule, stall_rule_ms("contacts.create", 5));
+        let mut state = FaultState::new(3);
+        state.set(FaultPlan {
+            rules: vec![rule],
+            deliveries: vec![],
+        });
+        assert!(state.decide("contacts.create").outcome.is_some());
+    }
+
+    fn stall_rule_ms(route: &str, millis: u64) -> FaultRule {
+        FaultRule {
+            kind: FaultKind::Stall { millis },
+            ..stall_rule(route, 0, None)
+        }
     }
 }

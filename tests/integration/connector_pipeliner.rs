@@ -196,6 +196,7 @@ async fn listed_contacts_hold_only_what_exsync_reads_and_a_garbled_page_is_an_er
         kind: FaultKind::MalformedJson,
         rate: 1.0,
         count: Some(1),
+        skip: 0,
     });
     let retried = f.client.contacts_modified_since(None).await.unwrap();
     assert_eq!(retried.contacts.len(), 2);
@@ -204,6 +205,7 @@ async fn listed_contacts_hold_only_what_exsync_reads_and_a_garbled_page_is_an_er
         kind: FaultKind::MalformedJson,
         rate: 1.0,
         count: None,
+        skip: 0,
     });
     let err = f.client.contacts_modified_since(None).await.unwrap_err();
     assert!(matches!(err, PipelinerError::Malformed(_)), "{err:?}");
@@ -280,6 +282,7 @@ async fn throttling_and_server_errors_are_retried_and_bad_credentials_are_not() 
         },
         rate: 1.0,
         count: Some(2),
+        skip: 0,
     });
     f.control.add_fault(FaultRule {
         route: "fields.list".into(),
@@ -289,6 +292,7 @@ async fn throttling_and_server_errors_are_retried_and_bad_credentials_are_not() 
         },
         rate: 1.0,
         count: Some(2),
+        skip: 0,
     });
     assert!(f
         .client

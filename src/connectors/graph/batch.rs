@@ -1,6 +1,9 @@
 //! JSON batching: up to 20 requests per `$batch`, answered per request. Sub-requests
 //! throttled inside a successful batch (429 with their own `Retry-After`) are sent again
-//! after the longest wait asked for.
+//! after the longest wait asked for. Writes use [`GraphClient::batch`]; reads such as
+//! [`GraphClient::find_by_property_many`] share the same round trip and retry loop, also
+//! send again the sub-requests Graph failed (5xx), as a read sent alone would be, and
+//! read the bodies of their answers their own way.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -17,8 +20,9 @@ use crate::connectors::retry::parse_retry_after;
 
 /// Graph's limit of requests per batch.
 pub const MAX_BATCH: usize = 20;
-/// How many times throttled sub-requests are sent again.
-const MAX_THROTTLED_ROUNDS: usize = 5;
+/// How many times throttled sub-requests (and, in a batch of reads, failed ones) are sent
+/// again before their error is their result.
+pub const MAX_RESENDS: usize = 5;
 
 /// What a batched request that succeeded answered with: the record's id and change key.
 /// The rest of its body (a created contact comes back whole) is skipped unread.
@@ -35,6 +39,14 @@ pub struct BatchBody {
 /// it got.
 pub type BatchResult = Result<BatchBody, GraphError>;
 
+/// Reads the body of a sub-answer that succeeded (2xx) into what its caller wants.
+pub(crate) type ReadBody<T> = fn(Option<&RawValue>) -> Result<T, GraphError>;
+
+/// The `Prefer` value every sub-request carries. Graph does not pass the headers of the
+/// `$batch` request on to the requests inside it, so each one asks for immutable ids
+/// itself, as [`GraphClient::send`] does for a request of its own.
+const IMMUTABLE_IDS: &str = "IdType=\"ImmutableId\"";
+
 /// One sub-request as sent.
 #[derive(Serialize)]
 struct OutgoingRequest<'a> {
@@ -43,15 +55,32 @@ struct OutgoingRequest<'a> {
     url: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<&'a RawValue>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    headers: Option<JsonContent>,
+    headers: SubHeaders,
 }
 
-/// The `Content-Type` header of a sub-request with a body.
+impl<'a> OutgoingRequest<'a> {
+    fn of(request: &'a BatchRequest) -> Self {
+        Self {
+            id: &request.id,
+            method: request.method.as_str(),
+            url: &request.url,
+            body: request.body.as_deref(),
+            headers: SubHeaders {
+                prefer: IMMUTABLE_IDS,
+                content_type: request.body.as_ref().map(|_| "application/json"),
+            },
+        }
+    }
+}
+
+/// The headers of a sub-request: immutable ids always, and `Content-Type`, which Graph
+/// requires, with a body.
 #[derive(Serialize)]
-struct JsonContent {
-    #[serde(rename = "Content-Type")]
-    content_type: &'static str,
+struct SubHeaders {
+    #[serde(rename = "Prefer")]
+    prefer: &'static str,
+    #[serde(rename = "Content-Type", skip_serializing_if = "Option::is_none")]
+    content_type: Option<&'static str>,
 }
 
 /// A `$batch` request body.
@@ -86,14 +115,24 @@ fn retry_after_of(headers: Option<&Map<String, Value>>) -> Option<Duration> {
     parse_retry_after(reqwest::header::HeaderValue::from_str(value).ok().as_ref())
 }
 
-/// The result of a sub-answer with `status`.
-fn sub_result(status: u16, body: Option<&RawValue>, retry_after: Option<Duration>) -> BatchResult {
+/// What a write that succeeded answered with.
+fn written(body: Option<&RawValue>) -> BatchResult {
+    // A body that is not an object carries no id: the caller sees the write done without
+    // one.
+    Ok(body
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or_default())
+}
+
+/// The result of a sub-answer with `status`, its body read by `read` when it succeeded.
+fn sub_result<T>(
+    status: u16,
+    body: Option<&RawValue>,
+    retry_after: Option<Duration>,
+    read: ReadBody<T>,
+) -> Result<T, GraphError> {
     if (200..300).contains(&status) {
-        // A body that is not an object carries no id: the caller sees the write done
-        // without one.
-        return Ok(body
-            .and_then(|raw| serde_json::from_str(raw.get()).ok())
-            .unwrap_or_default());
+        return read(body);
     }
     let body = body
         .and_then(|raw| serde_json::from_str(raw.get()).ok())
@@ -111,35 +150,39 @@ impl GraphClient {
     ) -> Result<HashMap<String, BatchResult>, GraphError> {
         let mut results = HashMap::with_capacity(requests.len());
         for chunk in requests.chunks(MAX_BATCH) {
-            self.batch_chunk(mailbox, chunk, &mut results).await?;
+            // A batch mixes creates with other writes: resend it only when Graph did not
+            // run it at all.
+            self.batch_chunk(
+                mailbox,
+                chunk,
+                Replay::OnlyIfThrottled,
+                written,
+                &mut results,
+            )
+            .await?;
         }
         Ok(results)
     }
 
-    async fn batch_chunk(
+    /// Sends one `$batch` of at most [`MAX_BATCH`] requests (each one a unit of the
+    /// mailbox's budget) and adds every request's result to `results`, keyed by its id:
+    /// its body read by `read` when it succeeded, else its error. Throttled requests are
+    /// sent again after the longest `Retry-After`, and so, with a `replay` of
+    /// [`Replay::Safe`] (reads), are failed ones (5xx), up to [`MAX_RESENDS`] times;
+    /// `replay` also says whether the whole batch may be sent again when it fails whole.
+    pub(crate) async fn batch_chunk<T>(
         &self,
         mailbox: &str,
         chunk: &[BatchRequest],
-        results: &mut HashMap<String, BatchResult>,
+        replay: Replay,
+        read: ReadBody<T>,
+        results: &mut HashMap<String, Result<T, GraphError>>,
     ) -> Result<(), GraphError> {
         let mut pending: Vec<&BatchRequest> = chunk.iter().collect();
-        for round in 0..=MAX_THROTTLED_ROUNDS {
+        for round in 0..=MAX_RESENDS {
             let body = OutgoingBatch {
-                requests: pending
-                    .iter()
-                    .map(|r| OutgoingRequest {
-                        id: &r.id,
-                        method: r.method.as_str(),
-                        url: &r.url,
-                        body: r.body.as_deref(),
-                        headers: r.body.as_ref().map(|_| JsonContent {
-                            content_type: "application/json",
-                        }),
-                    })
-                    .collect(),
+                requests: pending.iter().map(|r| OutgoingRequest::of(r)).collect(),
             };
-            // A batch mixes creates with other writes: resend it only when Graph did not
-            // run it at all.
             let (_, answer): (_, BatchAnswer) = self
                 .send_costing_as(
                     mailbox,
@@ -147,7 +190,7 @@ impl GraphClient {
                     Method::POST,
                     "/$batch",
                     Some(&body),
-                    Replay::OnlyIfThrottled,
+                    replay,
                 )
                 .await?;
             let Some(responses) = answer.responses else {
@@ -155,7 +198,7 @@ impl GraphClient {
                     "a batch answer without responses".into(),
                 ));
             };
-            let mut throttled = Vec::new();
+            let mut again = Vec::new();
             let mut wait = Duration::ZERO;
             let mut answered = std::collections::HashSet::with_capacity(responses.len());
             for response in responses {
@@ -168,13 +211,16 @@ impl GraphClient {
                 if status == 429 {
                     self.note_throttled();
                 }
-                if status == 429 && round < MAX_THROTTLED_ROUNDS {
+                // A throttled request did not run; one that failed runs again only in a
+                // batch that may be replayed.
+                let resend = status == 429 || (replay == Replay::Safe && status >= 500);
+                if resend && round < MAX_RESENDS {
                     wait = wait.max(retry_after.unwrap_or(Duration::from_secs(1)));
-                    throttled.push(id);
+                    again.push(id);
                 } else {
                     results.insert(
                         id,
-                        sub_result(status, response.body.as_deref(), retry_after),
+                        sub_result(status, response.body.as_deref(), retry_after, read),
                     );
                 }
             }
@@ -189,17 +235,44 @@ impl GraphClient {
                     );
                 }
             }
-            if throttled.is_empty() {
+            if again.is_empty() {
                 return Ok(());
             }
             tracing::debug!(
-                count = throttled.len(),
+                count = again.len(),
                 wait_ms = wait.as_millis() as u64,
-                "batch requests throttled"
+                "batch requests throttled or failed, sending them again"
             );
             tokio::time::sleep(wait.min(self.config().retry.max_delay)).await;
-            pending.retain(|r| throttled.contains(&r.id));
+            pending.retain(|r| again.contains(&r.id));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_sub_request_asks_for_immutable_ids_and_one_with_a_body_says_its_type() {
+        let headers = |method, body: Option<Value>| {
+            let request = BatchRequest {
+                id: "1".into(),
+                method,
+                url: "/users/u/contacts".into(),
+                body: body.map(|b| serde_json::value::to_raw_value(&b).unwrap()),
+            };
+            serde_json::to_value(OutgoingRequest::of(&request)).unwrap()["headers"].clone()
+        };
+        assert_eq!(
+            headers(Method::GET, None),
+            json!({ "Prefer": "IdType=\"ImmutableId\"" })
+        );
+        assert_eq!(
+            headers(Method::POST, Some(json!({ "a": 1 }))),
+            json!({ "Prefer": "IdType=\"ImmutableId\"", "Content-Type": "application/json" })
+        );
     }
 }

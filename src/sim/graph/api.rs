@@ -1,6 +1,10 @@
 //! The HTTP face of the Graph simulator: every `/v1.0/…` request passes the bearer check,
 //! the per-app-per-mailbox limits (4 concurrent requests, a request budget per window),
 //! and the fault plan, then runs against the state.
+//!
+//! A `stall` (on the request, or on a `$batch` sub-request that ran) holds the complete
+//! answer after the state lock is released; the request keeps its mailbox concurrency
+//! slot while it waits, as a slow request to Graph would.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -184,8 +188,15 @@ pub(crate) async fn handle(core: web::Data<Core>, req: HttpRequest, body: Bytes)
     };
     let default_page = core.state().settings.default_page_size;
     let size = page_size(&req, default_page);
+    let mut stall_ms = match decision.outcome {
+        Some(FaultKind::Stall { millis }) => millis,
+        _ => 0,
+    };
     let result = match route {
-        "batch" => batch::run(&core, &tenant, &client, &json, size).map(|body| (200, body)),
+        "batch" => batch::run(&core, &tenant, &client, &json, size).map(|answer| {
+            stall_ms = stall_ms.max(answer.stall_ms);
+            (200, answer.body)
+        }),
         "subscriptions.create" => subscriptions::create(&core, &tenant, &json)
             .await
             .map(|a| (a.status, a.body)),
@@ -216,6 +227,9 @@ pub(crate) async fn handle(core: web::Data<Core>, req: HttpRequest, body: Bytes)
         .json(body),
         Err(fault) => fault.response(),
     };
+    if stall_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(stall_ms)).await;
+    }
     match decision.outcome {
         Some(FaultKind::MalformedJson) => {
             let status = response.status();

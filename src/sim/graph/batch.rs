@@ -3,6 +3,10 @@
 //! `Retry-After`), and with strict batch concurrency the fifth and later sub-requests for
 //! a mailbox answer 429 as when the mailbox is busy. Each sub-request for a mailbox takes
 //! its own unit of the app's request budget for that mailbox.
+//!
+//! A `stall` on a sub-request that runs holds the whole batch answer (there is only one):
+//! every sub-request is applied first, then the answer waits for the longest such stall.
+//! `latency`, `malformed_json` and `drop_connection` apply to top-level requests only.
 
 use std::collections::HashMap;
 
@@ -30,6 +34,14 @@ fn split_url(url: &str) -> (String, HashMap<String, String>) {
     (path.to_owned(), query)
 }
 
+/// A batch's answer and how long to hold it.
+pub(crate) struct BatchAnswer {
+    /// `{"responses": [...]}`.
+    pub body: Value,
+    /// The longest `stall` of a sub-request that ran, in milliseconds (0 for none).
+    pub stall_ms: u64,
+}
+
 /// Runs a batch and queues the notifications its writes cause.
 pub(crate) fn run(
     core: &Core,
@@ -37,7 +49,7 @@ pub(crate) fn run(
     client: &str,
     body: &Value,
     page_size: usize,
-) -> Result<Value, GraphFault> {
+) -> Result<BatchAnswer, GraphFault> {
     let requests = body["requests"]
         .as_array()
         .ok_or_else(|| GraphFault::new(400, "BadRequest", "Invalid batch payload format."))?;
@@ -51,6 +63,7 @@ pub(crate) fn run(
     let mut responses = Vec::new();
     let mut notes: Vec<super::core::Note> = Vec::new();
     let mut per_mailbox: HashMap<String, usize> = HashMap::new();
+    let mut stall_ms = 0;
     let now = core.now();
     let mut state = core.state();
     for request in requests {
@@ -81,6 +94,10 @@ pub(crate) fn run(
         });
         let strict = state.settings.strict_batch_concurrency;
         let fault = state.faults.decide(route).outcome;
+        let stall = match &fault {
+            Some(FaultKind::Stall { millis }) => *millis,
+            _ => 0,
+        };
         let budget = match &mailbox {
             Some(m) => take_budget(&mut state, client, m, now),
             None => Ok(()),
@@ -108,16 +125,19 @@ pub(crate) fn run(
                 1,
                 "Application is over its MailboxConcurrency limit.",
             )),
-            _ => execute(
-                core,
-                &mut state,
-                tenant,
-                &method,
-                &segs,
-                &query,
-                page_size,
-                &request["body"],
-            ),
+            _ => {
+                stall_ms = stall_ms.max(stall);
+                execute(
+                    core,
+                    &mut state,
+                    tenant,
+                    &method,
+                    &segs,
+                    &query,
+                    page_size,
+                    &request["body"],
+                )
+            }
         };
         if matches!(&result, Err(fault) if fault.status == 429) {
             state.throttled += 1;
@@ -137,5 +157,8 @@ pub(crate) fn run(
         });
     }
     core.notify(&state, &notes);
-    Ok(json!({ "responses": responses }))
+    Ok(BatchAnswer {
+        body: json!({ "responses": responses }),
+        stall_ms,
+    })
 }

@@ -25,6 +25,7 @@ mod core;
 mod delivery;
 mod delta;
 mod errors;
+mod filter;
 mod routes;
 mod state;
 mod subscriptions;

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::core::{Core, Note};
 use super::errors::GraphFault;
+use super::filter::ContactFilter;
 use super::state::{folder_json, State};
 
 /// A successful answer plus the changes subscribers must hear about.
@@ -184,7 +185,10 @@ pub(crate) fn execute(
             ))
         }
         ("GET", ["users", m, "contactFolders", f, "contacts"]) => {
-            let wanted = query.get("$filter").map(|f| literals(f));
+            let wanted = query
+                .get("$filter")
+                .map(|f| ContactFilter::parse(f))
+                .transpose()?;
             let mailbox = state.mailbox(m)?.clone();
             if !mailbox.folders.contains_key(*f) {
                 return Err(GraphFault::new(
@@ -195,14 +199,7 @@ pub(crate) fn execute(
             }
             let mut value = Vec::new();
             for (id, contact) in mailbox.contacts.iter().filter(|(_, c)| c.folder == *f) {
-                let keep = match &wanted {
-                    Some(w) if w.len() >= 2 => contact
-                        .extended
-                        .iter()
-                        .any(|(p, v)| p.eq_ignore_ascii_case(&w[0]) && v == &w[1]),
-                    _ => true,
-                };
-                if keep {
+                if wanted.as_ref().is_none_or(|w| w.matches(contact)) {
                     value.push(state.contact_json(m, id)?);
                 }
             }

@@ -10,6 +10,7 @@ use actix_web::http::header::{HeaderValue, CONTENT_TYPE, DATE, RETRY_AFTER};
 use actix_web::middleware::{from_fn, Next};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::auth::authorize;
@@ -114,15 +115,14 @@ async fn inject_faults(
     }
     let now = core.now();
     match decision.outcome {
-        None => next.call(req).await.map(|mut res| {
-            // Pipeliner's clock, as the real service sends it; clients start their next
-            // pull from it.
-            let date = now.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-            if let Ok(value) = HeaderValue::from_str(&date) {
-                res.headers_mut().insert(DATE, value);
-            }
-            res
-        }),
+        None => next.call(req).await.map(|res| with_date(res, now)),
+        Some(FaultKind::Stall { millis }) => {
+            // The handler has applied the write and released the state lock; only this
+            // answer waits.
+            let res = next.call(req).await?;
+            tokio::time::sleep(Duration::from_millis(millis)).await;
+            Ok(with_date(res, now))
+        }
         Some(FaultKind::Error {
             status,
             retry_after_secs,
@@ -164,6 +164,16 @@ async fn inject_faults(
         }
         Some(FaultKind::Latency { .. }) => next.call(req).await,
     }
+}
+
+/// Sets `Date` to Pipeliner's clock, as the real service sends it; clients start their
+/// next pull from it.
+fn with_date(mut res: ServiceResponse<BoxBody>, now: DateTime<Utc>) -> ServiceResponse<BoxBody> {
+    let date = now.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(value) = HeaderValue::from_str(&date) {
+        res.headers_mut().insert(DATE, value);
+    }
+    res
 }
 
 fn with_retry_after(mut resp: HttpResponse, secs: Option<u64>) -> HttpResponse {

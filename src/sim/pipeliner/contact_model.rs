@@ -123,9 +123,11 @@ pub(crate) fn apply_write(
         } else if key == "sharing_clients" {
             next.sharing = parse_sharing(space, ids, value, now)?;
         } else if key == "created" && kind == WriteKind::Create {
-            if let Some(t) = value.as_str().and_then(parse_time) {
-                next.created = t;
-            }
+            next.created = value.as_str().and_then(parse_created).ok_or_else(|| {
+                ApiError::invalid(
+                    "Field 'created' must be a date-time written YYYY-MM-DDTHH:MM:SS (UTC).",
+                )
+            })?;
         } else if key == "contact_type_id" || READ_ONLY.contains(&key) || key == "created" {
             // Accepted and ignored, as Pipeliner ignores read-only values.
         } else {
@@ -140,11 +142,13 @@ pub(crate) fn apply_write(
     Ok(owner_changed)
 }
 
-fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    let v = s.trim().replacen(' ', "T", 1);
-    chrono::NaiveDateTime::parse_from_str(v.get(..19)?, "%Y-%m-%dT%H:%M:%S")
-        .ok()
-        .map(|t| t.and_utc())
+/// Reads `created` as Pipeliner documents it for a create: exactly
+/// `2019-01-01T00:00:00` (UTC, whole seconds, no zone). Anything else is `None`, so the
+/// stored value renders back exactly as sent.
+fn parse_created(s: &str) -> Option<DateTime<Utc>> {
+    const FORM: &str = "%Y-%m-%dT%H:%M:%S";
+    let t = chrono::NaiveDateTime::parse_from_str(s, FORM).ok()?;
+    (s.len() == 19 && t.format(FORM).to_string() == s).then(|| t.and_utc())
 }
 
 fn parse_sharing(
@@ -231,5 +235,31 @@ pub(crate) fn blank(space: &Space, id: String, seq: u64, now: DateTime<Utc>) -> 
         share_mode: 0,
         values: Map::new(),
         sharing: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_created;
+
+    #[test]
+    fn created_must_have_the_exact_documented_form() {
+        let t = parse_created("2019-01-01T00:00:00").expect("documented form");
+        assert_eq!(
+            t.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            "2019-01-01T00:00:00"
+        );
+        for bad in [
+            "2019-01-01 00:00:00",
+            "2019-01-01T00:00:00Z",
+            "2019-01-01T00:00:00.5",
+            " 2019-01-01T00:00:00",
+            "2019-1-01T00:00:00",
+            "2019-02-30T00:00:00",
+            "2019-01-01",
+            "",
+        ] {
+            assert_eq!(parse_created(bad), None, "{bad:?}");
+        }
     }
 }

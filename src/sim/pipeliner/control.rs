@@ -1,7 +1,7 @@
 //! The typed control handle: seed spaces, users (Clients), required and custom fields and
 //! contacts; create, edit, share and delete contacts as a person would (webhooks fire,
-//! `modified` and `revision` move); read state; set the fault plan. The `/_sim/pipeliner`
-//! HTTP routes call the same methods.
+//! `modified` and `revision` move); read state; set the fault plan and the
+//! normalise-on-create switch. The `/_sim/pipeliner` HTTP routes call the same methods.
 
 use std::sync::Arc;
 
@@ -288,6 +288,21 @@ impl PipelinerControl {
     /// Removes every fault.
     pub fn clear_faults(&self) {
         self.set_faults(FaultPlan::default());
+    }
+
+    /// Switches normalising creates on or off (off by default), as real Pipeliner may
+    /// store values: from then on every create (`POST /entities/Contacts`, the creates in
+    /// `batch-modify`, and [`create_contact`](Self::create_contact)) stores text fields
+    /// trimmed with inner whitespace collapsed, and `phone1`..`phone5` as a leading `+`
+    /// (when sent) followed by the digits only. Updates are stored as sent.
+    pub fn set_normalize_on_create(&self, enabled: bool) {
+        self.core.set_normalize_on_create(enabled);
+    }
+
+    /// Whether creates store normalised values (see
+    /// [`set_normalize_on_create`](Self::set_normalize_on_create)).
+    pub fn normalize_on_create(&self) -> bool {
+        self.core.normalize_on_create()
     }
 
     /// The REST base of a space: `<service_url>/api/v100/rest/spaces/<id>`.

@@ -53,7 +53,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/faults", web::put().to(set_faults))
             .route("/faults", web::delete().to(clear_faults))
             .route("/faults/rules", web::post().to(add_rule))
-            .route("/faults/deliveries", web::post().to(add_delivery_rule)),
+            .route("/faults/deliveries", web::post().to(add_delivery_rule))
+            .route("/normalize-on-create", web::get().to(get_normalize))
+            .route("/normalize-on-create", web::put().to(set_normalize)),
     );
 }
 
@@ -210,4 +212,20 @@ async fn add_delivery_rule(core: web::Data<Core>, rule: Json<DeliveryFaultRule>)
     let c = control(&core);
     c.add_delivery_fault(rule.into_inner());
     HttpResponse::Ok().json(c.faults())
+}
+
+/// The body of `PUT /normalize-on-create`, and the answer of both its routes.
+#[derive(Deserialize)]
+struct Switch {
+    enabled: bool,
+}
+
+async fn get_normalize(core: web::Data<Core>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"enabled": control(&core).normalize_on_create()}))
+}
+
+async fn set_normalize(core: web::Data<Core>, body: Json<Switch>) -> HttpResponse {
+    let c = control(&core);
+    c.set_normalize_on_create(body.enabled);
+    HttpResponse::Ok().json(json!({"enabled": c.normalize_on_create()}))
 }

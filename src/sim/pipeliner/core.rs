@@ -1,7 +1,8 @@
 //! The state shared by the REST handlers, the control handle and the webhook deliverer:
-//! the data behind one mutex, the clock, the fault plan, the queue of webhook deliveries
-//! and the log of what happened to each delivery.
+//! the data behind one mutex, the clock, the fault plan, the normalise-on-create switch,
+//! the queue of webhook deliveries and the log of what happened to each delivery.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
@@ -28,6 +29,8 @@ pub(crate) struct Core {
     deliveries_tx: mpsc::UnboundedSender<Delivery>,
     deliveries_rx: Mutex<Option<mpsc::UnboundedReceiver<Delivery>>>,
     delivery_log: Mutex<Vec<DeliveryRecord>>,
+    /// Whether creates store normalised values (see `normalize.rs`).
+    normalize_on_create: AtomicBool,
 }
 
 /// Locks `m`, recovering the data if a panicking holder poisoned it.
@@ -48,6 +51,7 @@ impl Core {
             deliveries_tx: tx,
             deliveries_rx: Mutex::new(Some(rx)),
             delivery_log: Mutex::new(Vec::new()),
+            normalize_on_create: AtomicBool::new(false),
         }
     }
 
@@ -101,5 +105,15 @@ impl Core {
     /// A copy of the delivery log.
     pub fn delivery_log(&self) -> Vec<DeliveryRecord> {
         lock(&self.delivery_log).clone()
+    }
+
+    /// Whether creates store normalised values.
+    pub fn normalize_on_create(&self) -> bool {
+        self.normalize_on_create.load(Ordering::SeqCst)
+    }
+
+    /// Switches normalising creates on or off.
+    pub fn set_normalize_on_create(&self, enabled: bool) {
+        self.normalize_on_create.store(enabled, Ordering::SeqCst);
     }
 }

@@ -36,6 +36,7 @@ mod delivery;
 mod envelope;
 mod events;
 mod fields;
+mod normalize;
 mod query;
 mod seeds;
 mod state;

@@ -1,7 +1,8 @@
 //! Contact writes, shared by the REST API and the control handle: create, update and
 //! soft delete, one at a time or as a batch with Pipeliner's rollback methods. Every
 //! applied write takes the next space revision and `modified = now`, and produces the
-//! webhook events (`Contact.Create|Update|OwnerChanged|Delete`) for the deliverer.
+//! webhook events (`Contact.Create|Update|OwnerChanged|Delete`) for the deliverer. With
+//! normalise-on-create switched on, creates store normalised values.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,7 @@ use super::core::Core;
 use super::delivery::Delivery;
 use super::envelope::ApiError;
 use super::events::{events_for, Event};
+use super::normalize::normalize_creates;
 use super::state::{ContactRecord, SimState};
 
 /// One contact write.
@@ -67,6 +69,11 @@ pub(crate) fn write_contacts(
         WriteKind::Update
     } else {
         WriteKind::UpdateSentOnly
+    };
+    let ops = if core.normalize_on_create() {
+        normalize_creates(ops)
+    } else {
+        ops
     };
     let now = core.now();
     let base = core.space_base(space_id);

@@ -282,6 +282,7 @@ async fn throttling_and_server_errors_converge_to_the_clean_result() {
         },
         rate: 1.0,
         count: Some(6),
+        skip: 0,
     });
     rig.world.graph().add_fault(FaultRule {
         route: "*".into(),
@@ -291,6 +292,7 @@ async fn throttling_and_server_errors_converge_to_the_clean_result() {
         },
         rate: 0.1,
         count: None,
+        skip: 0,
     });
     rig.world.crm().add_fault(CrmRule {
         route: "contacts.*".into(),
@@ -300,6 +302,7 @@ async fn throttling_and_server_errors_converge_to_the_clean_result() {
         },
         rate: 0.1,
         count: None,
+        skip: 0,
     });
     rig.world.crm().add_fault(CrmRule {
         route: "*".into(),
@@ -308,6 +311,7 @@ async fn throttling_and_server_errors_converge_to_the_clean_result() {
         },
         rate: 1.0,
         count: Some(4),
+        skip: 0,
     });
     rig.until_within(
         "ann",
@@ -345,6 +349,7 @@ async fn a_create_cut_off_after_it_was_applied_is_adopted_not_duplicated() {
         kind: FaultKind::DropConnection,
         rate: 1.0,
         count: Some(1),
+        skip: 0,
     });
     rig.activate(
         "ann",
@@ -402,6 +407,7 @@ async fn a_restart_mid_sync_converges() {
         kind: FaultKind::Latency { millis: 300 },
         rate: 1.0,
         count: Some(1),
+        skip: 0,
     });
     rig.activate(
         "ann",

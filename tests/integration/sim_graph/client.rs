@@ -1,15 +1,20 @@
 //! exsync's Graph client against the simulator: sign-in, folders, contacts, delta rounds
-//! and their expiry, batches with throttled sub-requests, subscriptions.
+//! and their expiry, batches with throttled sub-requests, bulk lookups by extended
+//! property, subscriptions.
 
-use exsync::connectors::graph::models::{BatchRequest, DeltaItem};
+use std::collections::{BTreeMap, HashMap};
+
+use exsync::connectors::graph::batch::MAX_RESENDS;
+use exsync::connectors::graph::models::{BatchRequest, DeltaItem, GraphContact};
 use exsync::connectors::graph::subscriptions::SubscriptionTarget;
-use exsync::connectors::graph::GraphError;
-use exsync::sim::graph::SimSettings;
+use exsync::connectors::graph::{GraphClient, GraphError};
+use exsync::sim::graph::{FaultKind, FaultPlan, FaultRule, SimSettings};
+use exsync::sync::mapping::graph::INTENT_PROPERTY;
 use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::json;
 
-use super::fixture::{receiver, sim, MAILBOX};
+use super::fixture::{receiver, sim, Sim, MAILBOX};
 
 #[actix_web::test]
 async fn folders_and_contacts_round_trip_through_the_client() {
@@ -144,6 +149,137 @@ async fn batches_retry_throttled_sub_requests_and_report_each_result() {
         "the throttled sub-requests were counted"
     );
     s.running.stop().await;
+}
+
+/// A simulator whose folder holds 45 contacts carrying exsync's intent property, as
+/// cut-off creates leave them (one value needs escaping in a filter and in a URL).
+struct Intents {
+    s: Sim,
+    client: GraphClient,
+    folder: String,
+    /// The contacts' ids by intent.
+    created: HashMap<String, String>,
+}
+
+impl Intents {
+    async fn new(seed: u64) -> Self {
+        let s = sim(seed).await;
+        let client = s.client();
+        let folder = client.ensure_folder(MAILBOX, "F").await.unwrap().id;
+        let created = (0..45)
+            .map(|i| {
+                let intent = match i {
+                    0 => "it's 1+1=2 & #0?".to_owned(),
+                    _ => format!("intent-{i}"),
+                };
+                let body = json!({
+                    "surname": format!("S{i}"),
+                    "singleValueExtendedProperties": [{ "id": INTENT_PROPERTY, "value": intent }],
+                });
+                let made = s.control.create_contact(MAILBOX, &folder, body).unwrap();
+                (intent, made["id"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        Self {
+            s,
+            client,
+            folder,
+            created,
+        }
+    }
+
+    /// Looks up the 45 intents and 5 that no contact carries, in one call.
+    async fn look_up(&self) -> Result<HashMap<String, GraphContact>, GraphError> {
+        let mut values: Vec<String> = self.created.keys().cloned().collect();
+        values.extend((0..5).map(|i| format!("absent-{i}")));
+        self.client
+            .find_by_property_many(MAILBOX, &self.folder, INTENT_PROPERTY, &values)
+            .await
+    }
+
+    /// Every contact was found under its intent, and the absent values are absent.
+    fn check(&self, found: &HashMap<String, GraphContact>) {
+        assert_eq!(found.len(), 45, "the absent values are absent");
+        for (intent, id) in &self.created {
+            assert_eq!(&found[intent].id, id, "{intent}");
+        }
+    }
+
+    /// Requests on `route` since the simulator's counters read `before`.
+    fn served(&self, before: &BTreeMap<String, u64>, route: &str) -> u64 {
+        let after = self.s.control.request_counts();
+        after.get(route).unwrap_or(&0) - before.get(route).unwrap_or(&0)
+    }
+}
+
+#[actix_web::test]
+async fn lookups_by_property_go_twenty_to_a_batch() {
+    let t = Intents::new(15).await;
+    let before = t.s.control.request_counts();
+    t.check(&t.look_up().await.unwrap());
+    assert_eq!(t.served(&before, "batch"), 3, "50 lookups in 3 batches");
+    // Sub-requests count under their own route: 50 means no lookup went alone.
+    assert_eq!(t.served(&before, "contacts.list"), 50);
+    t.s.running.stop().await;
+}
+
+#[actix_web::test]
+async fn throttled_lookups_are_sent_again_until_all_are_answered() {
+    let t = Intents::new(16).await;
+    t.s.control.set_settings(SimSettings {
+        strict_batch_concurrency: true,
+        ..SimSettings::default()
+    });
+    let before = t.s.control.request_counts();
+    t.check(&t.look_up().await.unwrap());
+    assert!(
+        t.s.control.throttled_count() > 0,
+        "the fifth and later were 429"
+    );
+    assert!(t.client.throttled_count() > 0);
+    assert!(
+        t.served(&before, "batch") > 3,
+        "the throttled lookups went again"
+    );
+    t.s.running.stop().await;
+}
+
+/// A fault plan in which contacts lookups after the 25th answer 500, `count` of them
+/// (every one when `None`).
+fn failing_lookups(count: Option<u32>) -> FaultPlan {
+    FaultPlan {
+        rules: vec![FaultRule {
+            route: "contacts.list".into(),
+            kind: FaultKind::Error {
+                status: 500,
+                retry_after_secs: None,
+            },
+            rate: 1.0,
+            count,
+            skip: 25,
+        }],
+        deliveries: vec![],
+    }
+}
+
+#[actix_web::test]
+async fn failed_lookups_are_sent_again_and_fail_the_call_if_they_keep_failing() {
+    let t = Intents::new(17).await;
+    t.s.control.set_faults(failing_lookups(Some(3)));
+    t.check(&t.look_up().await.unwrap());
+    t.s.control.set_faults(failing_lookups(None));
+    let before = t.s.control.request_counts();
+    let result = t.look_up().await;
+    assert!(
+        matches!(result, Err(GraphError::Unavailable { status: 500, .. })),
+        "an error, not a partial map: {result:?}"
+    );
+    assert_eq!(
+        t.served(&before, "batch"),
+        2 + MAX_RESENDS as u64,
+        "the second batch failed and was resent; the third was never sent"
+    );
+    t.s.running.stop().await;
 }
 
 #[actix_web::test]

@@ -447,6 +447,7 @@ async fn the_request_budget_and_faults_answer_429_deterministically() {
                 },
                 rate: 0.5,
                 count: None,
+                skip: 0,
             }],
             deliveries: vec![],
         });

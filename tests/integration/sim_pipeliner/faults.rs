@@ -1,6 +1,6 @@
 //! Fault injection contracts: 429 bursts with Retry-After, error rates deterministic for
-//! a seed, malformed bodies, dropped connections, lost and duplicated deliveries, and the
-//! control API over HTTP.
+//! a seed, malformed bodies, dropped connections, stalled answers after a skip, lost and
+//! duplicated deliveries, and the control API over HTTP.
 
 use exsync::sim::pipeliner::{
     DeliveryFaultKind, DeliveryFaultRule, FaultKind, FaultPlan, FaultRule,
@@ -15,6 +15,7 @@ fn rule(route: &str, kind: FaultKind, rate: f64, count: Option<u32>) -> FaultRul
         kind,
         rate,
         count,
+        skip: 0,
     }
 }
 
@@ -319,5 +320,67 @@ async fn delayed_deliveries_are_overtaken_and_latency_slows_answers() {
     assert_eq!(f.get("/entities/Fields").await.0, 200);
     assert!(started.elapsed() >= std::time::Duration::from_millis(150));
     hook_rx.stop().await;
+    f.sim.stop().await;
+}
+
+/// `fut`'s output, or `Err` when it takes more than 10 s.
+async fn within<F: std::future::Future>(fut: F) -> Result<F::Output, tokio::time::error::Elapsed> {
+    tokio::time::timeout(std::time::Duration::from_secs(10), fut).await
+}
+
+/// Polls `done` until it holds, or panics after 10 s.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "{what} within 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+#[actix_web::test]
+async fn a_stalled_write_is_applied_before_its_answer_arrives() {
+    let f = Fixture::start(25).await;
+    // Stall only the 2nd batch-modify, for far longer than the test runs.
+    f.control.add_fault(FaultRule {
+        skip: 1,
+        ..rule(
+            "contacts.batch_modify",
+            FaultKind::Stall { millis: 600_000 },
+            1.0,
+            Some(1),
+        )
+    });
+    let item = |name: &str| json!([{"owner_id": f.owner_id, "last_name": name}]);
+    let (status, _) = within(f.post("/entities/Contacts/batch-modify", item("Skipped")))
+        .await
+        .expect("the skipped request answers");
+    assert_eq!(status, 200);
+
+    let stalled = tokio::spawn(
+        f.request(reqwest::Method::POST, "/entities/Contacts/batch-modify")
+            .json(&item("Stalled"))
+            .send(),
+    );
+    let has = |name: &str| {
+        f.control
+            .contacts(SPACE, false)
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c["last_name"] == name)
+    };
+    until("the stalled write applied", || has("Stalled")).await;
+    // The simulator serves other requests meanwhile, and the count is used up.
+    let (status, _) = within(f.get("/entities/Contacts"))
+        .await
+        .expect("a list answers during the stall");
+    assert_eq!(status, 200);
+    let (status, _) = within(f.post("/entities/Contacts/batch-modify", item("After")))
+        .await
+        .expect("the next batch-modify answers");
+    assert_eq!(status, 200);
+    assert!(!stalled.is_finished(), "the stalled answer has not arrived");
+    stalled.abort();
+    let plan = f.control.faults();
+    assert_eq!((plan.rules[0].skip, plan.rules[0].count), (0, Some(0)));
     f.sim.stop().await;
 }

@@ -2,6 +2,7 @@
 //! its responses against Pipeliner's own OpenAPI schemas.
 
 mod contacts;
+mod create_values;
 mod faults;
 mod schema;
 mod webhooks;
