@@ -96,6 +96,7 @@ fn bench(c: &mut Criterion) {
     full.exchange = SideChanges {
         upserts: listing,
         deletes: Vec::new(),
+        deleted_creates: Vec::new(),
         listing: Listing::Full,
     };
     g.bench_function("100k links, full Exchange re-enumeration", |b| {

@@ -3,10 +3,11 @@
 //!
 //! Trees: `spaces_by_id`, `users_by_space_user`, `link_buckets_by_exchange_id` and its
 //! inverse `link_buckets_by_crm_id` (see [`link_buckets`]), `journal_by_user_seq`, `api_tokens_by_hash`, `subscriptions_by_id`,
-//! `space_hooks_by_space`, `sync_state_by_user`, and `meta` (schema version, master-key
+//! `space_hooks_by_space`, `sync_state_by_user`, `create_sends_by_user`, and `meta` (schema version, master-key
 //! check). All calls are blocking; async callers run them on a blocking thread.
 
 pub mod codec;
+pub mod create_sends;
 pub mod crypto;
 mod error;
 pub mod hooks;
@@ -61,6 +62,7 @@ pub struct Store {
     subscriptions: TypedTree<SubscriptionRecord>,
     space_hooks: TypedTree<SpaceHookRecord>,
     sync_states: TypedTree<UserSyncState>,
+    create_sends: TypedTree<create_sends::CreateSends>,
     /// Spaces are read by every cycle of every user and rarely change.
     space_memo: tree::DecodeMemo<SpaceRecord>,
     /// The summaries of the sync states too large to scan on every status read.
@@ -150,6 +152,7 @@ impl Store {
             subscriptions: TypedTree::open(&db, "subscriptions_by_id")?,
             space_hooks: TypedTree::open(&db, "space_hooks_by_space")?,
             sync_states: TypedTree::open(&db, "sync_state_by_user")?,
+            create_sends: TypedTree::open(&db, "create_sends_by_user")?,
             space_memo: tree::DecodeMemo::default(),
             large_state_summaries: sync_state::SummaryCache::default(),
             journal_limit: DEFAULT_JOURNAL_LIMIT,

@@ -44,6 +44,11 @@ pub struct UserSyncState {
     /// with a live subscription skip Graph until this is [`EXCHANGE_SAFETY_NET`] old).
     #[serde(default)]
     pub exchange_polled_at: Option<DateTime<Utc>>,
+    /// The sequence number the next create gets ([`PendingIntent::seq`]): numbers only
+    /// grow, so a mark of sent creates ([`super::create_sends`]) never covers a create
+    /// planned after it.
+    #[serde(default)]
+    pub next_create_seq: u64,
 }
 
 /// How long the periodic ticks of a user whose folder has a live Graph subscription
@@ -76,6 +81,7 @@ impl UserSyncState {
             own_deletes: Vec::new(),
             deletes_confirmed: self.deletes_confirmed,
             exchange_polled_at: self.exchange_polled_at,
+            next_create_seq: self.next_create_seq,
         }
     }
 }
@@ -224,7 +230,7 @@ impl Store {
         let key = user_key(space, user);
         self.sync_states.remove(&key)?;
         self.summaries().remove(&key);
-        Ok(())
+        self.remove_create_sends(space, user)
     }
 }
 
@@ -244,6 +250,8 @@ mod tests {
                     target: Side::Exchange,
                     source_id: i.to_string(),
                     contact: Default::default(),
+                    stamp: None,
+                    seq: None,
                 })
                 .collect(),
             ..UserSyncState::default()

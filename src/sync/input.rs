@@ -118,6 +118,12 @@ pub struct SideChanges {
     pub upserts: Vec<Upsert>,
     /// Ids reported deleted (Graph `@removed`, Pipeliner `is_deleted`).
     pub deletes: Vec<String>,
+    /// Deleted records found to be the result of a pending create (a create cut off
+    /// before its commit whose record a person deleted since): adopted like an upsert
+    /// carrying [`Upsert::intent`], so the delete is passed on instead of the create
+    /// being repeated.
+    #[serde(default)]
+    pub deleted_creates: Vec<(String, IntentId)>,
     /// What the listing proves.
     pub listing: Listing,
 }
@@ -128,6 +134,7 @@ impl SideChanges {
         SideChanges {
             upserts: Vec::new(),
             deletes: Vec::new(),
+            deleted_creates: Vec::new(),
             listing: Listing::Incremental,
         }
     }
@@ -278,6 +285,26 @@ pub struct PendingIntent {
     pub source_id: String,
     /// The values sent with the create: the merge base once the record is adopted.
     pub contact: Contact,
+    /// For a Pipeliner create: the `created` time exsync sent with it (UTC, whole
+    /// seconds), the fingerprint by which the record is found again whatever a person
+    /// changed in it since (see [`PendingIntent::stamp_for`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<DateTime<Utc>>,
+    /// Where the create stands in its user's order of sent creates: the engine records,
+    /// before each window of writes, up to which sequence number creates may have been
+    /// sent, so a recovery looks only for those. `None` (a state written before sequence
+    /// numbers) counts as possibly sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+}
+
+impl PendingIntent {
+    /// The `created` stamp of a Pipeliner create decided at `now`: the time truncated to
+    /// the whole second, as Pipeliner stores it.
+    pub fn stamp_for(now: DateTime<Utc>) -> DateTime<Utc> {
+        use chrono::{DurationRound, TimeDelta};
+        now.duration_trunc(TimeDelta::seconds(1)).unwrap_or(now)
+    }
 }
 
 /// A create into Pipeliner that was refused (missing required field); it is not retried

@@ -10,6 +10,7 @@
 //! - [`settings`]: sync type, preference, delete protection, conflict policy, thresholds.
 //! - [`user_settings`]: the stored per-user settings the admin API sets, and their rules.
 //! - [`input`] / [`output`]: the typed input and result of [`plan()`].
+//! - [`recover`]: pairing Pipeliner records with creates cut off before their commit.
 //!
 //! # What the engine owes the planner
 //!
@@ -18,9 +19,10 @@
 //!   empty full listing while links exist proves nothing and is journaled.
 //! - **Intents.** Before sending a [`Action::Create`], record a [`PendingIntent`] with the
 //!   values sent, and mark the record with the intent (Graph: the extended property in
-//!   [`mapping::graph::INTENT_PROPERTY`]; Pipeliner: found by a lookup of what was created
-//!   since). Pass records found this way with [`Upsert::intent`] set; intents still listed
-//!   were looked for and not found.
+//!   [`mapping::graph::INTENT_PROPERTY`]; Pipeliner: the `created` stamp, paired by
+//!   [`recover::match_stamped`]). Pass records found this way with [`Upsert::intent`] set,
+//!   deleted ones in [`SideChanges::deleted_creates`]; intents still listed were looked
+//!   for and not found, or were never sent.
 //! - **Commits.** Commit a pair's [`LinkChange`]s only after all actions with the same
 //!   [`PairKey`] succeeded, replacing [`RecordId::Created`] by the created id and dropping
 //!   the intents it resolves. Advance cursors only when every pair of the cycle committed.
@@ -34,6 +36,7 @@ pub mod mapping;
 pub mod normalize;
 pub mod output;
 mod plan;
+pub mod recover;
 pub mod settings;
 pub mod snapshot;
 pub mod user_settings;

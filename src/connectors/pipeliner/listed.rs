@@ -23,11 +23,13 @@ use crate::sync::mapping::pipeliner::pipeliner_field;
 use crate::sync::mapping::pipeliner_name;
 
 /// The members of a Pipeliner contact that are not fields but that exsync reads into
-/// [`ListedContact`]: id, version, deletion, modification time, ownership and sharing.
-pub const META_MEMBERS: [&str; 7] = [
+/// [`ListedContact`]: id, version, deletion, creation and modification times, ownership
+/// and sharing.
+pub const META_MEMBERS: [&str; 8] = [
     "id",
     "is_deleted",
     "revision",
+    "created",
     "modified",
     "owner_id",
     "share_mode",
@@ -44,6 +46,9 @@ pub struct ListedContact {
     pub version: Option<String>,
     /// `is_deleted: true`.
     pub is_deleted: bool,
+    /// `created`, when it reads as a time: exsync sets it on the contacts it creates, and
+    /// finds a create cut off before its commit by it.
+    pub created: Option<DateTime<Utc>>,
     /// `modified`, when it reads as a time.
     pub modified: Option<DateTime<Utc>>,
     /// `owner_id`, when it is text.
@@ -141,6 +146,12 @@ impl<'de> Visitor<'de> for ContactVisitor {
                 "is_deleted" => {
                     contact.is_deleted = matches!(access.next_value()?, Scalar::Bool(true))
                 }
+                "created" => {
+                    contact.created = access
+                        .next_value::<Scalar>()?
+                        .into_text()
+                        .and_then(|t| parse_time(&t))
+                }
                 "modified" => {
                     contact.modified = access
                         .next_value::<Scalar>()?
@@ -199,7 +210,7 @@ mod tests {
     #[test]
     fn a_contact_reads_into_its_members_and_skips_the_rest() {
         let page = r#"[{"id":"c1","revision":7,"is_deleted":false,"modified":"2026-01-02T03:04:05",
-            "owner_id":"o1","share_mode":3,"owner":{"id":"o1","name":"x"},
+            "created":"2026-01-01T00:00:09","owner_id":"o1","share_mode":3,"owner":{"id":"o1","name":"x"},
             "sharing_clients":[{"client_id":"u1","role":2,"client":{"id":"u1"}},{"client_id":"u2"}],
             "first_name":"Ann","middle_name":null,"email1":"","cf_birthday":"2000-01-01",
             "cf_count":3,"email4":"not read","formatted_name":"Ann"}]"#;
@@ -210,6 +221,7 @@ mod tests {
         assert_eq!(c.revision(), 7);
         assert!(!c.is_deleted);
         assert_eq!(c.modified, parse_time("2026-01-02T03:04:05"));
+        assert_eq!(c.created, parse_time("2026-01-01T00:00:09"));
         assert_eq!(c.owner_id.as_deref(), Some("o1"));
         assert_eq!(c.share_mode, Some(3));
         let shares = [("u1", Some(2)), ("u2", None)].map(|(id, role)| Share {
@@ -238,7 +250,7 @@ mod tests {
             let value = match name {
                 "is_deleted" => json!(true),
                 "revision" | "share_mode" => json!(3),
-                "modified" => json!("2026-01-02T03:04:05"),
+                "created" | "modified" => json!("2026-01-02T03:04:05"),
                 "sharing_clients" => json!([{ "client_id": "u1", "role": 2 }]),
                 _ => json!("x"),
             };

@@ -4,14 +4,20 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::{DateTime, Utc};
 use reqwest::Method;
 
 use super::folders_path;
-use crate::connectors::graph::batch::BatchResult;
+use crate::connectors::graph::batch::{BatchResult, MAX_BATCH};
 use crate::connectors::graph::folders::urlencode;
 use crate::connectors::graph::models::BatchRequest;
 use crate::connectors::graph::{GraphClient, GraphError};
-use crate::connectors::pipeliner::{PipelinerClient, PipelinerError};
+use crate::connectors::pipeliner::contacts::ItemResult;
+use crate::connectors::pipeliner::{PipelinerClient, PipelinerError, MAX_PAGE};
+use crate::engine::runner::CycleError;
+use crate::engine::storage::on_store;
+use crate::ids::{SpaceId, UserId};
+use crate::store::Store;
 use crate::sync::mapping::graph::{graph_create, graph_patch};
 use crate::sync::mapping::pipeliner::{pipeliner_create, pipeliner_patch};
 use crate::sync::mapping::Mapping;
@@ -109,13 +115,109 @@ fn graph_result(result: BatchResult) -> WriteResult {
     }
 }
 
-/// Writes to the user's Exchange folder.
+/// Raises the user's mark of sent creates ([`crate::store::create_sends`]) before each
+/// window of writes goes out, so that a cycle cut off later knows which creates can have
+/// reached the upstream.
+pub struct SendMarker {
+    store: Store,
+    space: SpaceId,
+    user: UserId,
+    /// Each planned create's sequence number.
+    seqs: HashMap<IntentId, u64>,
+}
+
+impl SendMarker {
+    /// A marker for `user`'s creates, numbered by `seqs`.
+    pub fn new(store: Store, space: SpaceId, user: UserId, seqs: HashMap<IntentId, u64>) -> Self {
+        Self {
+            store,
+            space,
+            user,
+            seqs,
+        }
+    }
+
+    /// Marks the creates among `window` as possibly sent to `side`, on disk.
+    async fn cover(&self, side: Side, window: &[&Action]) -> Result<(), CycleError> {
+        let top = window
+            .iter()
+            .filter_map(|action| match action {
+                Action::Create { intent, .. } => self.seqs.get(intent).copied(),
+                _ => None,
+            })
+            .max();
+        let Some(top) = top else {
+            return Ok(());
+        };
+        let (space, user) = (self.space.clone(), self.user.clone());
+        on_store(&self.store, move |store| {
+            store.raise_create_sends(&space, &user, side, top + 1)
+        })
+        .await
+    }
+
+    /// Sends `windows` to `side` one after another through `send` (given a window's
+    /// position; it answers with whether the window went through), each only once its
+    /// creates are marked as possibly sent. The next window's mark is written while the
+    /// current window is in flight, so the marks add no waiting. After a window fails,
+    /// or a mark cannot be written, the later windows are not sent.
+    async fn send_windows<T, F, Fut>(
+        &self,
+        side: Side,
+        windows: &[&[&Action]],
+        mut send: F,
+    ) -> Vec<Sent<T>>
+    where
+        F: FnMut(usize) -> Fut,
+        Fut: std::future::Future<Output = (T, bool)>,
+    {
+        let mut out = Vec::with_capacity(windows.len());
+        let mut covered = match windows.first() {
+            Some(first) => self.cover(side, first).await,
+            None => Ok(()),
+        };
+        for w in 0..windows.len() {
+            if let Err(e) = &covered {
+                out.push(Sent::Not(format!("not sent: {}", e.message)));
+                continue;
+            }
+            let next = async {
+                match windows.get(w + 1) {
+                    Some(next) => self.cover(side, next).await,
+                    None => Ok(()),
+                }
+            };
+            let ((answer, ok), next) = futures_util::future::join(send(w), next).await;
+            out.push(Sent::Answered(answer));
+            covered = match ok {
+                true => next,
+                false => Err(CycleError::new(
+                    "writes_incomplete",
+                    "an earlier batch of this cycle failed",
+                )),
+            };
+        }
+        out
+    }
+}
+
+/// What became of one window of writes.
+enum Sent<T> {
+    /// It was sent; the upstream's answer.
+    Answered(T),
+    /// It was not sent, for this reason.
+    Not(String),
+}
+
+/// Writes to the user's Exchange folder, one `$batch` at a time; a batch that fails
+/// leaves the later ones unsent (uncertain, for the next cycle).
 pub async fn execute_exchange(
     graph: &GraphClient,
     mailbox: &str,
     folder: &str,
     actions: &[Action],
     mapping: &Mapping,
+    marker: &SendMarker,
 ) -> Executed {
     let mut executed = Executed::default();
     if actions.is_empty() {
@@ -153,16 +255,42 @@ pub async fn execute_exchange(
             }
         })
         .collect();
-    let mut answers = graph.batch(mailbox, requests).await;
-    for (i, action) in actions.iter().enumerate() {
-        let result = match &mut answers {
-            Ok(answers) => match answers.remove(&i.to_string()) {
-                Some(result) => graph_result(result),
-                None => WriteResult::Uncertain("no answer in the batch".into()),
-            },
-            Err(e) => WriteResult::Uncertain(e.to_string()),
+    // One `$batch` per window, so a recovery looks only for the creates of the batches
+    // that may have gone out.
+    let windows: Vec<&[Action]> = actions.chunks(MAX_BATCH).collect();
+    let window_refs: Vec<Vec<&Action>> = windows.iter().map(|w| w.iter().collect()).collect();
+    let window_refs: Vec<&[&Action]> = window_refs.iter().map(Vec::as_slice).collect();
+    let mut requests = requests.into_iter();
+    let mut unsent: Vec<Vec<BatchRequest>> = windows
+        .iter()
+        .map(|w| requests.by_ref().take(w.len()).collect())
+        .collect();
+    let sent = marker
+        .send_windows(Side::Exchange, &window_refs, |w| {
+            let requests = std::mem::take(&mut unsent[w]);
+            async move {
+                let answer = graph.batch(mailbox, requests).await;
+                let ok = answer.is_ok();
+                (answer, ok)
+            }
+        })
+        .await;
+    for ((w, window), sent) in windows.iter().enumerate().zip(sent) {
+        let mut answers = match sent {
+            Sent::Answered(answer) => answer.map_err(|e| e.to_string()),
+            Sent::Not(reason) => Err(reason),
         };
-        executed.record(Side::Exchange, action, result);
+        for (j, action) in window.iter().enumerate() {
+            let id = (w * MAX_BATCH + j).to_string();
+            let result = match &mut answers {
+                Ok(answers) => match answers.remove(&id) {
+                    Some(result) => graph_result(result),
+                    None => WriteResult::Uncertain("no answer in the batch".into()),
+                },
+                Err(reason) => WriteResult::Uncertain(reason.clone()),
+            };
+            executed.record(Side::Exchange, action, result);
+        }
     }
     executed
 }
@@ -182,12 +310,15 @@ fn crm_result(result: &Result<String, PipelinerError>) -> WriteResult {
     }
 }
 
-/// Writes to Pipeliner: creates (with the user as owner), updates, deletes.
+/// Writes to Pipeliner: creates (with the user as owner and their intent's `created`
+/// stamp), updates, deletes.
 pub async fn execute_crm(
     pipeliner: &PipelinerClient,
     owner_id: &str,
     actions: &[Action],
     mapping: &Mapping,
+    marker: &SendMarker,
+    stamps: &HashMap<IntentId, DateTime<Utc>>,
 ) -> Executed {
     let mut executed = Executed::default();
     let mut groups: BTreeMap<u8, Vec<&Action>> = BTreeMap::new();
@@ -200,19 +331,20 @@ pub async fn execute_crm(
         groups.entry(group).or_default().push(action);
     }
     for (group, actions) in groups {
+        if group == 0 {
+            create_crm(
+                pipeliner,
+                owner_id,
+                &actions,
+                mapping,
+                marker,
+                stamps,
+                &mut executed,
+            )
+            .await;
+            continue;
+        }
         let answers = match group {
-            0 => {
-                let bodies: Vec<_> = actions
-                    .iter()
-                    .map(|a| match a {
-                        Action::Create { contact, .. } => {
-                            Some(pipeliner_create(contact, mapping, owner_id))
-                        }
-                        _ => None,
-                    })
-                    .collect();
-                pipeliner.batch_modify(&bodies, None).await
-            }
             1 => {
                 let bodies: Vec<_> = actions
                     .iter()
@@ -238,18 +370,75 @@ pub async fn execute_crm(
                 pipeliner.batch_delete(&ids).await
             }
         };
-        for (i, action) in actions.iter().enumerate() {
-            let result = match &answers {
-                Ok(results) => results
-                    .get(i)
-                    .map(crm_result)
-                    .unwrap_or_else(|| WriteResult::Uncertain("no answer for the item".into())),
-                Err(e) if e.maybe_committed() => WriteResult::Uncertain(e.to_string()),
-                Err(e @ PipelinerError::Invalid { .. }) => WriteResult::Refused(e.to_string()),
-                Err(e) => WriteResult::Uncertain(e.to_string()),
-            };
-            executed.record(Side::Crm, action, result);
-        }
+        record_crm(&mut executed, &actions, &answers);
     }
     executed
+}
+
+/// Records each Pipeliner write's result from its batch's answer.
+fn record_crm(
+    executed: &mut Executed,
+    actions: &[&Action],
+    answers: &Result<Vec<ItemResult>, PipelinerError>,
+) {
+    for (i, action) in actions.iter().enumerate() {
+        let result = match answers {
+            Ok(results) => results
+                .get(i)
+                .map(crm_result)
+                .unwrap_or_else(|| WriteResult::Uncertain("no answer for the item".into())),
+            Err(e) if e.maybe_committed() => WriteResult::Uncertain(e.to_string()),
+            Err(e @ PipelinerError::Invalid { .. }) => WriteResult::Refused(e.to_string()),
+            Err(e) => WriteResult::Uncertain(e.to_string()),
+        };
+        executed.record(Side::Crm, action, result);
+    }
+}
+
+/// Sends the Pipeliner creates one `batch-modify` at a time, each window's send mark
+/// first; a window that fails leaves the later ones unsent (uncertain, for the next
+/// cycle).
+async fn create_crm(
+    pipeliner: &PipelinerClient,
+    owner_id: &str,
+    creates: &[&Action],
+    mapping: &Mapping,
+    marker: &SendMarker,
+    stamps: &HashMap<IntentId, DateTime<Utc>>,
+    executed: &mut Executed,
+) {
+    let windows: Vec<&[&Action]> = creates.chunks(MAX_PAGE as usize).collect();
+    let sent = marker
+        .send_windows(Side::Crm, &windows, |w| {
+            let bodies: Vec<_> = windows[w]
+                .iter()
+                .map(|a| match a {
+                    Action::Create {
+                        contact, intent, ..
+                    } => Some(pipeliner_create(
+                        contact,
+                        mapping,
+                        owner_id,
+                        stamps.get(intent).copied(),
+                    )),
+                    _ => None,
+                })
+                .collect();
+            async move {
+                let answer = pipeliner.batch_modify(&bodies, None).await;
+                let ok = answer.is_ok();
+                (answer, ok)
+            }
+        })
+        .await;
+    for (window, sent) in windows.iter().zip(sent) {
+        match sent {
+            Sent::Answered(answers) => record_crm(executed, window, &answers),
+            Sent::Not(reason) => {
+                for action in window.iter() {
+                    executed.record(Side::Crm, action, WriteResult::Uncertain(reason.clone()));
+                }
+            }
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! Exchange folder, keep the webhooks in place, pull both sides, `plan()`, execute the
 //! writes in batches, commit each pair's result, and only then advance the cursors.
 
+mod adopt;
 mod clients;
 pub mod commit;
 mod errors;
@@ -12,6 +13,7 @@ pub mod probe;
 mod pull;
 mod resolve;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::future::{join, LocalBoxFuture};
@@ -24,15 +26,15 @@ use crate::connectors::graph::folders::urlencode;
 use crate::engine::runner::{
     CycleError, CycleJob, CycleReport, CycleRunner, HeldWatermark, StateLeft, Trigger,
 };
+use crate::store::create_sends::CreateSends;
 use crate::store::sync_state::{UserSyncState, CRM_WATERMARK_LAG, EXCHANGE_SAFETY_NET};
 use crate::store::Store;
-use crate::sync::mapping::graph::{from_graph, INTENT_PROPERTY};
+use crate::sync::mapping::graph::from_graph;
 use crate::sync::mapping::pipeliner::from_listed;
 use crate::sync::mapping::{Change, Mapping};
-use crate::sync::snapshot::contact_hash;
 use crate::sync::{
-    plan, Action, LinkSet, OwnDelete, PendingIntent, PlanInput, Settings, Side, SideChanges,
-    SyncPreference, Thresholds,
+    plan, Action, IntentId, LinkSet, OwnDelete, PendingIntent, PlanInput, Settings, Side,
+    SideChanges, SyncPreference, Thresholds,
 };
 
 /// Pipeliner fields exsync fills on every create whatever the mapping says.
@@ -172,6 +174,14 @@ impl SyncCycle {
             custom: space.custom_mappings.clone(),
         };
         let required = self.required_fields(&space, &clients).await?;
+        // Creates of a cycle cut off before its commit that may have been sent.
+        let sends = if state.intents.is_empty() {
+            CreateSends::default()
+        } else {
+            let (s, u) = (space_id.clone(), user_id.clone());
+            self.on_store(move |st| st.create_sends(&s, &u)).await?
+        };
+        let stamps = adopt::pending_stamps(&state.intents, sends);
         let pulled_at = self.clock.now();
         // A tick, or a wake by another user's Pipeliner write, trusts a live subscription
         // to have told of every Exchange change until the safety net says to look anyway;
@@ -198,6 +208,7 @@ impl SyncCycle {
                 state.crm_watermark,
                 &mapping,
                 shared_age(trigger, notified.both(), &self.options).map(|age| (pulled_at, age)),
+                &stamps,
             ),
         )
         .await;
@@ -207,9 +218,11 @@ impl SyncCycle {
             // them can be touched by their changes, so the rest never reach the planner
             // (and a cycle that saw only those is quiet).
             let (s, u, ids) = (space_id.clone(), user_id.clone(), crm.foreign_ids());
-            let linked = self
+            let mut linked = self
                 .on_store(move |st| st.linked_crm_ids(&s, &u, ids))
                 .await?;
+            // A cut-off create's record whose owner a person changed since is read too.
+            linked.extend(crm.stamped.iter().map(|(id, _)| id.clone()));
             crm.admit_linked(&linked, &mapping, &owner);
         }
         // When the Exchange delta was last read: now, unless the subscription stood in.
@@ -255,22 +268,30 @@ impl SyncCycle {
         let (s, u, started) = (space_id.clone(), user_id.clone(), self.clock.now());
         self.on_store(move |st| crate::engine::status::mark_started(st, &s, &u, started))
             .await?;
-        self.adopt_intents(
-            &clients,
+        adopt::adopt_exchange(
+            &clients.graph,
             &mailbox,
             &folder,
-            &state,
+            &state.intents,
+            sends,
             &mapping,
             &mut exchange.changes,
-            &mut crm.changes,
         )
-        .await;
+        .await?;
         let links = {
             let (s, u) = (space_id.clone(), user_id.clone());
             self.on_store(move |st| commit::load_links(st, &s, &u))
                 .await?
         };
         let (links, rejected) = LinkSet::new(links);
+        adopt::adopt_crm(
+            &state.intents,
+            sends,
+            &crm.stamped,
+            &links,
+            &mapping,
+            &mut crm.changes,
+        );
         if !rejected.is_empty() {
             tracing::warn!(space = %space_id, user = %user_id, count = rejected.len(), "ignoring links that reuse an id");
         }
@@ -325,42 +346,16 @@ impl SyncCycle {
         }
         // Record every create and delete before sending it: a create cut off mid-way is
         // adopted by the next cycle instead of repeated, and a delete is known as exsync's
-        // own instead of being passed on as a person's.
-        let mut recorded: std::collections::HashSet<crate::sync::IntentId> =
-            state.intents.iter().map(|i| i.id.clone()).collect();
-        for (side, actions) in [
-            (Side::Exchange, &planned.exchange),
-            (Side::Crm, &planned.crm),
-        ] {
-            for action in actions.iter() {
-                if let Action::Delete { id, .. } = action {
-                    let own = OwnDelete {
-                        side,
-                        id: id.clone(),
-                    };
-                    if !state.own_deletes.contains(&own) {
-                        state.own_deletes.push(own);
-                    }
-                }
-                if let Action::Create {
-                    intent, contact, ..
-                } = action
-                {
-                    if recorded.insert(intent.clone()) {
-                        state.intents.push(PendingIntent {
-                            id: intent.clone(),
-                            target: side,
-                            source_id: intent
-                                .0
-                                .split_once(':')
-                                .map(|(_, s)| s.to_owned())
-                                .unwrap_or_default(),
-                            contact: (**contact).clone(),
-                        });
-                    }
-                }
-            }
-        }
+        // own instead of being passed on as a person's. Each create gets the next sequence
+        // number in the order it is sent, and a Pipeliner create its `created` stamp.
+        let seqs = record_writes(&mut state, &planned, self.clock.now());
+        let stamps: HashMap<IntentId, chrono::DateTime<chrono::Utc>> = state
+            .intents
+            .iter()
+            .filter_map(|i| i.stamp.map(|stamp| (i.id.clone(), stamp)))
+            .collect();
+        let marker =
+            execute::SendMarker::new(self.store.clone(), space_id.clone(), user_id.clone(), seqs);
         if planned.write_count() > 0 {
             let (s, u, st) = (space_id.clone(), user_id.clone(), state.clone());
             // On disk before anything is sent: a crash must not forget a write it sent.
@@ -377,8 +372,16 @@ impl SyncCycle {
                 &folder,
                 &planned.exchange,
                 &mapping,
+                &marker,
             ),
-            execute::execute_crm(&clients.pipeliner, &owner, &planned.crm, &mapping),
+            execute::execute_crm(
+                &clients.pipeliner,
+                &owner,
+                &planned.crm,
+                &mapping,
+                &marker,
+                &stamps,
+            ),
         )
         .await;
         let now = self.clock.now();
@@ -469,49 +472,6 @@ impl SyncCycle {
         })
     }
 
-    /// Adds the records a cut-off create produced, marked with their intent.
-    #[allow(clippy::too_many_arguments)]
-    async fn adopt_intents(
-        &self,
-        clients: &SpaceClients,
-        mailbox: &str,
-        folder: &str,
-        state: &crate::store::sync_state::UserSyncState,
-        mapping: &Mapping,
-        exchange: &mut SideChanges,
-        crm: &mut SideChanges,
-    ) {
-        for intent in &state.intents {
-            match intent.target {
-                Side::Exchange => {
-                    let found = clients
-                        .graph
-                        .find_by_property(mailbox, folder, INTENT_PROPERTY, &intent.id.0)
-                        .await;
-                    if let Ok(Some(contact)) = found {
-                        if let Ok(read) = from_graph(&contact.body, mapping) {
-                            if let Change::Upsert(mut upsert) = read.change {
-                                upsert.intent = Some(intent.id.clone());
-                                exchange.upserts.retain(|u| u.id != upsert.id);
-                                exchange.upserts.push(*upsert);
-                            }
-                        }
-                    }
-                }
-                Side::Crm => {
-                    let wanted = contact_hash(&intent.contact);
-                    if let Some(upsert) = crm
-                        .upserts
-                        .iter_mut()
-                        .find(|u| u.intent.is_none() && contact_hash(&u.contact) == wanted)
-                    {
-                        upsert.intent = Some(intent.id.clone());
-                    }
-                }
-            }
-        }
-    }
-
     /// Replaces partial upserts of never-synced records with whole reads.
     async fn fetch_full(
         &self,
@@ -566,6 +526,76 @@ impl CycleRunner for SyncCycle {
     fn run(&self, job: CycleJob) -> LocalBoxFuture<'static, Result<CycleReport, CycleError>> {
         Box::pin(self.clone().cycle(job))
     }
+}
+
+/// Records the plan's deletes as exsync's own and its creates as pending intents, numbered
+/// in the order each side sends them (Pipeliner creates first, then the rest as planned),
+/// a Pipeliner create with the stamp of `now`. A create planned again keeps its first
+/// stamp and takes the values sent now. Returns each create's sequence number.
+fn record_writes(
+    state: &mut UserSyncState,
+    planned: &crate::sync::Plan,
+    now: chrono::DateTime<chrono::Utc>,
+) -> HashMap<IntentId, u64> {
+    let stamp = PendingIntent::stamp_for(now);
+    let mut position: HashMap<IntentId, usize> = state
+        .intents
+        .iter()
+        .enumerate()
+        .map(|(i, intent)| (intent.id.clone(), i))
+        .collect();
+    let mut seqs = HashMap::new();
+    for (side, actions) in [
+        (Side::Exchange, &planned.exchange),
+        (Side::Crm, &planned.crm),
+    ] {
+        for action in actions.iter() {
+            match action {
+                Action::Delete { id, .. } => {
+                    let own = OwnDelete {
+                        side,
+                        id: id.clone(),
+                    };
+                    if !state.own_deletes.contains(&own) {
+                        state.own_deletes.push(own);
+                    }
+                }
+                Action::Create {
+                    intent, contact, ..
+                } => {
+                    let seq = state.next_create_seq;
+                    state.next_create_seq += 1;
+                    seqs.insert(intent.clone(), seq);
+                    let stamp = (side == Side::Crm).then_some(stamp);
+                    match position.get(intent) {
+                        Some(&i) => {
+                            let pending = &mut state.intents[i];
+                            pending.seq = Some(seq);
+                            pending.stamp = pending.stamp.or(stamp);
+                            pending.contact = (**contact).clone();
+                        }
+                        None => {
+                            position.insert(intent.clone(), state.intents.len());
+                            state.intents.push(PendingIntent {
+                                id: intent.clone(),
+                                target: side,
+                                source_id: intent
+                                    .0
+                                    .split_once(':')
+                                    .map(|(_, s)| s.to_owned())
+                                    .unwrap_or_default(),
+                                contact: (**contact).clone(),
+                                stamp,
+                                seq: Some(seq),
+                            });
+                        }
+                    }
+                }
+                Action::Update { .. } => {}
+            }
+        }
+    }
+    seqs
 }
 
 /// How old the space's shared window of Pipeliner changes may be when it answers a cycle

@@ -4,7 +4,7 @@
 //! listing proves. Pipeliner contacts the user cannot see are set apart unread, since only
 //! those the user has a link to can matter to the cycle.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -40,6 +40,9 @@ pub struct CrmPull {
     pub foreign: Vec<Arc<ListedContact>>,
     /// The watermark to store once the cycle commits.
     pub watermark: Option<DateTime<Utc>>,
+    /// The listed contacts whose `created` is the stamp of a pending create, deleted and
+    /// foreign ones included: the candidates of a recovery (see [`crate::sync::recover`]).
+    pub stamped: Vec<(String, DateTime<Utc>)>,
 }
 
 impl CrmPull {
@@ -105,6 +108,7 @@ pub async fn pull_exchange(
     let mut changes = SideChanges {
         upserts: Vec::with_capacity(round.items.len()),
         deletes: Vec::new(),
+        deleted_creates: Vec::new(),
         listing,
     };
     for item in round.items {
@@ -177,12 +181,15 @@ fn read_crm(changes: &mut SideChanges, value: &ListedContact, mapping: &Mapping,
 /// The contacts modified since the watermark (all of them the first time). With `shared`
 /// (exsync's clock now and the age allowed), an incremental pull is answered from the
 /// space's shared window of recent changes when it is that fresh.
+///
+/// Contacts created at one of `stamps` are also set apart in [`CrmPull::stamped`].
 pub async fn pull_crm(
     pipeliner: &PipelinerClient,
     owner_id: &str,
     watermark: Option<DateTime<Utc>>,
     mapping: &Mapping,
     shared: Option<(DateTime<Utc>, std::time::Duration)>,
+    stamps: &BTreeSet<DateTime<Utc>>,
 ) -> Result<CrmPull, CycleError> {
     let since = watermark.map(|w| w - FEED_OVERLAP);
     let listed = match (since, shared) {
@@ -201,6 +208,7 @@ pub async fn pull_crm(
     let mut changes = SideChanges {
         upserts: Vec::with_capacity(listed.contacts.len()),
         deletes: Vec::new(),
+        deleted_creates: Vec::new(),
         listing: if watermark.is_some() {
             Listing::Incremental
         } else {
@@ -208,7 +216,13 @@ pub async fn pull_crm(
         },
     };
     let mut foreign = Vec::new();
+    let mut stamped = Vec::new();
     for value in listed.contacts {
+        if let (Some(id), Some(created)) = (&value.id, value.created) {
+            if stamps.contains(&created) {
+                stamped.push((id.clone(), created));
+            }
+        }
         if is_foreign(&value, owner_id) {
             foreign.push(value);
         } else {
@@ -222,6 +236,7 @@ pub async fn pull_crm(
         // newest change: in a quiet space the overlap then holds nothing, instead of the
         // last burst of changes read again on every cycle.
         watermark: listed.newest_modified.max(listed.server_time).or(watermark),
+        stamped,
     })
 }
 
@@ -261,6 +276,7 @@ mod tests {
                 Arc::new(listed(json!({ "id": "other", "owner_id": "x" }))),
             ],
             watermark: None,
+            stamped: Vec::new(),
         };
         assert_eq!(pull.foreign_ids(), ["hidden", "gone", "other"]);
         let linked = HashSet::from(["hidden".to_owned(), "gone".to_owned()]);

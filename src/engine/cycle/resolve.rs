@@ -117,6 +117,7 @@ pub async fn folder(
         *state = UserSyncState {
             owner_id: state.owner_id.take(),
             subscription_id: state.subscription_id.take(),
+            next_create_seq: state.next_create_seq,
             ..UserSyncState::default()
         };
     }

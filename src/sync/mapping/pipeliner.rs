@@ -1,8 +1,10 @@
 //! Pipeliner v100 Contact JSON ↔ canonical contact. Only mapped fields are read or
-//! written; `exchange_entity_id` / `o365_entity_id` are never written; `owner_id` is set on
-//! create only.
+//! written; `exchange_entity_id` / `o365_entity_id` are never written; `owner_id` and
+//! `created` (the create's fingerprint) are set on create only.
 
 use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
 
 use serde_json::value::RawValue;
 
@@ -119,10 +121,20 @@ pub fn listed_fields(mapping: &Mapping) -> Vec<String> {
     fields
 }
 
-/// The body of a Pipeliner create: every mapped value and the owner.
-pub fn pipeliner_create(c: &Contact, mapping: &Mapping, owner_id: &str) -> Box<RawValue> {
+/// The form of Pipeliner's timestamps (UTC, no zone, whole seconds), as in its schema.
+pub const PIPELINER_TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
+
+/// The body of a Pipeliner create: every mapped value, the owner, and `created` set to
+/// `stamp`, the create's fingerprint (see [`crate::sync::PendingIntent::stamp`]).
+pub fn pipeliner_create(
+    c: &Contact,
+    mapping: &Mapping,
+    owner_id: &str,
+    stamp: Option<DateTime<Utc>>,
+) -> Box<RawValue> {
+    let created = stamp.map(|t| t.format(PIPELINER_TIME_FORMAT).to_string());
     let mut members: Vec<(&str, Option<&str>)> =
-        Vec::with_capacity(Field::ALL.len() + mapping.custom.len() + 1);
+        Vec::with_capacity(Field::ALL.len() + mapping.custom.len() + 2);
     for f in Field::ALL {
         if let Some(value) = c.get(&FieldKey::Std(f)) {
             members.push((pipeliner_name(f), Some(value)));
@@ -134,6 +146,9 @@ pub fn pipeliner_create(c: &Contact, mapping: &Mapping, owner_id: &str) -> Box<R
         }
     }
     members.push(("owner_id", Some(owner_id)));
+    if let Some(created) = &created {
+        members.push(("created", Some(created)));
+    }
     to_raw(&Members(&members))
 }
 

@@ -14,13 +14,14 @@ use super::pair::{Origin, PairRef};
 use super::view::{current, Seen};
 use super::Cx;
 use crate::sync::contact::Contact;
-use crate::sync::input::{Refusal, Side, Upsert};
+use crate::sync::input::{IntentId, Refusal, Side, Upsert};
 use crate::sync::output::{LinkChange, RecordId};
 use crate::sync::snapshot::{contact_hash, Snapshot};
 
 impl<'a> Cx<'a> {
     /// Records carrying a pending intent are the result of a create whose commit was lost:
-    /// they are linked to their source, never created again.
+    /// they are linked to their source, never created again. A deleted one is adopted
+    /// too, so that the person's delete is passed on like any delete of a linked pair.
     pub(crate) fn adopt_interrupted_creates(&mut self) {
         if self.intents.is_empty() {
             return;
@@ -31,65 +32,81 @@ impl<'a> Cx<'a> {
                 .view(side)
                 .in_order(|id, u| u.intent.is_some() && links.position(side, id).is_none());
             for (id, u) in found {
-                let Some(intent) = u.intent.as_ref().and_then(|i| self.intents.get(i).copied())
-                else {
-                    continue;
-                };
-                if intent.target != side {
-                    continue;
+                if let Some(intent) = u.intent.as_ref() {
+                    self.adopt(side, id, intent);
                 }
-                let source = intent.source_id.as_str();
-                let source_side = side.other();
-                self.consumed.insert((side, id));
-                // The source may still be linked to the partner this create replaces.
-                let replaces = self
-                    .input
-                    .links
-                    .position(source_side, source)
-                    .and_then(|i| self.input.links.at(i))
-                    .map(|l| (l.exchange_id.as_str(), l.crm_id.as_str()));
-                let partner_gone = replaces.is_some_and(|(e, c)| {
-                    let partner = if side == Side::Exchange { e } else { c };
-                    let view = self.view(side);
-                    match view.seen.get(partner) {
-                        Some(Seen::Deleted) => true,
-                        Some(_) => false,
-                        None => view.absence_is_delete,
-                    }
-                });
-                if (replaces.is_some() && !partner_gone)
-                    || self.consumed.contains(&(source_side, source))
-                {
-                    let ids = self.ids_for(side, id, source);
-                    let message = format!(
-                        "This {} contact was created by exsync for {} contact {source}, which is already linked to another record; it is left alone, please delete the duplicate.",
-                        side.label(),
-                        source_side.label()
-                    );
-                    self.emit_error(side, id, ids, message);
-                    continue;
+            }
+            let input = self.input;
+            let changes = match side {
+                Side::Exchange => &input.exchange,
+                Side::Crm => &input.crm,
+            };
+            for (id, intent) in &changes.deleted_creates {
+                let deleted = matches!(self.view(side).seen.get(id.as_str()), Some(Seen::Deleted));
+                if deleted && self.input.links.position(side, id).is_none() {
+                    self.adopt(side, id, intent);
                 }
-                self.consumed.insert((source_side, source));
-                if let Some((e, c)) = replaces {
-                    self.consumed
-                        .insert((side, if side == Side::Exchange { e } else { c }));
-                }
-                let base = Snapshot::agreed(intent.contact.clone());
-                let (exchange_id, crm_id) = match side {
-                    Side::Exchange => (id, source),
-                    Side::Crm => (source, id),
-                };
-                self.decide_pair(PairRef {
-                    exchange_id,
-                    crm_id,
-                    base: &base,
-                    exchange_version: None,
-                    crm_version: None,
-                    origin: Origin::Adopted(intent.id.clone()),
-                    replaces,
-                });
             }
         }
+    }
+
+    /// Adopts record `id` on `side` as the result of `intent`, when that intent is
+    /// pending for this side.
+    fn adopt(&mut self, side: Side, id: &'a str, intent: &IntentId) {
+        let Some(intent) = self.intents.get(intent).copied() else {
+            return;
+        };
+        if intent.target != side || self.consumed.contains(&(side, id)) {
+            return;
+        }
+        let source = intent.source_id.as_str();
+        let source_side = side.other();
+        self.consumed.insert((side, id));
+        // The source may still be linked to the partner this create replaces.
+        let replaces = self
+            .input
+            .links
+            .position(source_side, source)
+            .and_then(|i| self.input.links.at(i))
+            .map(|l| (l.exchange_id.as_str(), l.crm_id.as_str()));
+        let partner_gone = replaces.is_some_and(|(e, c)| {
+            let partner = if side == Side::Exchange { e } else { c };
+            let view = self.view(side);
+            match view.seen.get(partner) {
+                Some(Seen::Deleted) => true,
+                Some(_) => false,
+                None => view.absence_is_delete,
+            }
+        });
+        if (replaces.is_some() && !partner_gone) || self.consumed.contains(&(source_side, source)) {
+            let ids = self.ids_for(side, id, source);
+            let message = format!(
+                "This {} contact was created by exsync for {} contact {source}, which is already linked to another record; it is left alone, please delete the duplicate.",
+                side.label(),
+                source_side.label()
+            );
+            self.emit_error(side, id, ids, message);
+            return;
+        }
+        self.consumed.insert((source_side, source));
+        if let Some((e, c)) = replaces {
+            self.consumed
+                .insert((side, if side == Side::Exchange { e } else { c }));
+        }
+        let base = Snapshot::agreed(intent.contact.clone());
+        let (exchange_id, crm_id) = match side {
+            Side::Exchange => (id, source),
+            Side::Crm => (source, id),
+        };
+        self.decide_pair(PairRef {
+            exchange_id,
+            crm_id,
+            base: &base,
+            exchange_version: None,
+            crm_version: None,
+            origin: Origin::Adopted(intent.id.clone()),
+            replaces,
+        });
     }
 
     /// Re-decides every stored link touched by a change or by a proven absence.

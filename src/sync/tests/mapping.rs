@@ -86,7 +86,7 @@ fn graph_round_trip_keeps_every_mapped_field() {
 fn pipeliner_round_trip_keeps_every_mapped_field_and_sets_owner_only() {
     let m = birthday_mapping();
     let c = full_contact();
-    let mut body = json_of(&pipeliner_create(&c, &m, "client-1"));
+    let mut body = json_of(&pipeliner_create(&c, &m, "client-1", None));
     assert_eq!(body["owner_id"], json!("client-1"));
     assert_eq!(body["first_name"], json!("value 0"));
     assert_eq!(body["quick_account_name"], json!("value 5"));
@@ -147,7 +147,7 @@ fn a_listed_graph_row_keeps_every_member_a_mapping_reads() {
 /// A whole Pipeliner contact as a list page holds it: every mapped field of
 /// [`full_contact`], its bookkeeping and sharing, and members no mapping reads.
 fn whole_pipeliner_contact(m: &Mapping) -> Value {
-    let mut body = json_of(&pipeliner_create(&full_contact(), m, "client-1"));
+    let mut body = json_of(&pipeliner_create(&full_contact(), m, "client-1", None));
     for (name, value) in [
         ("id", json!("uuid-1")),
         ("revision", json!(7)),
@@ -369,7 +369,7 @@ fn birthday_is_a_date_without_time_zone_drift() {
         let mut g = json_of(&graph_create(&c, &m, None));
         g["id"] = json!("x");
         c = upsert_of(from_graph(&g, &m).unwrap_or_else(|e| panic!("{e}")).change).contact;
-        let mut p = json_of(&pipeliner_create(&c, &m, "o"));
+        let mut p = json_of(&pipeliner_create(&c, &m, "o", None));
         p["id"] = json!("y");
         c = upsert_of(
             from_pipeliner(&p, &m, "o")

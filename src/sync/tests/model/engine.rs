@@ -39,13 +39,19 @@ fn changes(w: &World, side: Side, full: bool) -> SideChanges {
                 .map(|(id, r)| upsert(id, r, Presence::Full))
                 .collect(),
             deletes: Vec::new(),
+            deleted_creates: Vec::new(),
             listing: Listing::Full,
         };
     }
     let mut out = SideChanges::none();
     for (id, entry) in &store.log {
         match (store.recs.get(id), entry) {
-            (None, _) | (_, Log::Deleted) => out.deletes.push(id.clone()),
+            (None, _) | (_, Log::Deleted) => {
+                out.deletes.push(id.clone());
+                if let Some(marker) = store.deleted_markers.get(id) {
+                    out.deleted_creates.push((id.clone(), marker.clone()));
+                }
+            }
             (Some(r), Log::Changed(keys)) if side == Side::Exchange => {
                 out.upserts
                     .push(upsert(id, r, Presence::Partial(keys.clone())))
@@ -213,6 +219,8 @@ impl World {
                         target: side,
                         source_id,
                         contact: (**contact).clone(),
+                        stamp: None,
+                        seq: None,
                     });
                 }
                 let source_id = sources.get(pair).cloned().unwrap_or_default();

@@ -87,6 +87,9 @@ pub struct Store {
     pub writes: u32,
     /// Deletes made by exsync.
     pub deletes: u32,
+    /// The intents of exsync-made records a person deleted: a recovery finds a deleted
+    /// record's intent too (Pipeliner lists deleted records with their `created` stamp).
+    pub deleted_markers: BTreeMap<String, IntentId>,
 }
 
 impl Store {
@@ -280,6 +283,9 @@ impl World {
             if let Some(v) = rec.contact.get(&k) {
                 self.live.remove(&(group_of(&k), v.to_owned()));
             }
+        }
+        if let Some(marker) = rec.marker {
+            self.store(side).deleted_markers.insert(id.clone(), marker);
         }
         self.store(side).note(&id, Log::Deleted);
     }

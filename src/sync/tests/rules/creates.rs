@@ -132,6 +132,8 @@ fn interrupted_create_is_adopted_not_duplicated() {
         target: Side::Crm,
         source_id: "e1".into(),
         contact: ada(),
+        stamp: None,
+        seq: None,
     }];
     i.exchange.upserts = vec![up("e1", ada())];
     let mut created = up("c7", ada());
@@ -150,6 +152,67 @@ fn interrupted_create_is_adopted_not_duplicated() {
     assert!(p.stale_intents.is_empty());
 }
 
+/// A pending create into Pipeliner of Exchange record e1 with Ada's values.
+fn pending_ada() -> (IntentId, PendingIntent) {
+    let intent = IntentId::for_create(Side::Crm, "e1");
+    let pending = PendingIntent {
+        id: intent.clone(),
+        target: Side::Crm,
+        source_id: "e1".into(),
+        contact: ada(),
+        stamp: None,
+        seq: Some(0),
+    };
+    (intent, pending)
+}
+
+#[test]
+fn an_interrupted_create_edited_since_is_adopted_and_the_edit_crosses() {
+    let mut i = input(settings(SyncType::Bidirectional));
+    let (intent, pending) = pending_ada();
+    i.intents = vec![pending];
+    i.exchange.upserts = vec![up("e1", ada())];
+    let mut created = up("c7", ada().with(Field::Company, "Analytical Engines"));
+    created.intent = Some(intent.clone());
+    i.crm.upserts = vec![created];
+    let p = plan(&i);
+    assert!(creates(&p, Side::Crm).is_empty(), "not created again");
+    assert!(
+        creates(&p, Side::Exchange).is_empty(),
+        "not copied back as new"
+    );
+    assert_eq!(
+        updates(&p, Side::Exchange),
+        vec![("e1", vec!["company".to_owned()])],
+        "the person's edit reaches Exchange"
+    );
+}
+
+#[test]
+fn an_interrupted_create_deleted_since_passes_the_delete_on_unless_its_source_was_edited() {
+    let mut i = input(settings(SyncType::Bidirectional));
+    let (intent, pending) = pending_ada();
+    i.intents = vec![pending];
+    i.exchange.upserts = vec![up("e1", ada())];
+    i.crm.deletes = vec!["c7".into()];
+    i.crm.deleted_creates = vec![("c7".into(), intent.clone())];
+    let p = plan(&i);
+    assert!(
+        creates(&p, Side::Crm).is_empty(),
+        "the delete is not undone"
+    );
+    assert_eq!(deletes(&p, Side::Exchange), vec!["e1"]);
+    assert!(p.links.iter().any(|l| matches!(
+        l,
+        LinkChange::Resolve { intent: r, .. } if *r == intent
+    )));
+    // Edit beats delete: the source changed since the create, so the copy comes back.
+    i.exchange.upserts = vec![up("e1", ada().with(Field::JobTitle, "Countess"))];
+    let p = plan(&i);
+    assert!(deletes(&p, Side::Exchange).is_empty());
+    assert_eq!(creates(&p, Side::Crm).len(), 1);
+}
+
 #[test]
 fn interrupted_recreate_is_adopted_as_a_relink() {
     // Last cycle: Pipeliner c1 was deleted while e1 was edited; the recreate in Pipeliner
@@ -165,6 +228,8 @@ fn interrupted_recreate_is_adopted_as_a_relink() {
         target: Side::Crm,
         source_id: "e1".into(),
         contact: edited.clone(),
+        stamp: None,
+        seq: None,
     }];
     i.exchange.upserts = vec![up("e1", edited.clone())];
     i.crm.deletes = vec!["c1".into()];
