@@ -7,6 +7,7 @@ mod auth;
 mod common;
 mod connector_pipeliner;
 mod contract;
+mod crash;
 mod e2e;
 mod engine;
 mod persistence;

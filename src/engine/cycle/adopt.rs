@@ -4,8 +4,10 @@
 //!
 //! Only creates that may have been sent are looked for: those below the user's mark of
 //! sent creates ([`crate::store::create_sends`]). Exchange records carry their intent in
-//! an extended property: the delta round usually returns them already marked, and the
-//! rest are looked up in bulk (`$batch`). Pipeliner records carry their intent's stamp
+//! an extended property: the delta round returns them already marked (a whole
+//! enumeration, as after a cut-off first sync, returns all there are), and after an
+//! incremental round the rest are looked up in bulk (`$batch`), as a change may show in
+//! the delta late. Pipeliner records carry their intent's stamp
 //! in `created` and are paired by [`crate::sync::recover::match_stamped`].
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -19,7 +21,7 @@ use crate::store::create_sends::CreateSends;
 use crate::sync::mapping::graph::{from_graph, INTENT_PROPERTY};
 use crate::sync::mapping::{Change, Mapping};
 use crate::sync::recover::{match_stamped, maybe_sent, StampedRecord};
-use crate::sync::{LinkSet, PendingIntent, Side, SideChanges};
+use crate::sync::{LinkSet, Listing, PendingIntent, Side, SideChanges};
 
 /// The `created` stamps of the Pipeliner creates that may have been sent.
 pub fn pending_stamps(intents: &[PendingIntent], sends: CreateSends) -> BTreeSet<DateTime<Utc>> {
@@ -42,6 +44,11 @@ pub async fn adopt_exchange(
     mapping: &Mapping,
     exchange: &mut SideChanges,
 ) -> Result<(), CycleError> {
+    if exchange.listing == Listing::Full {
+        // A whole enumeration of the folder returned every record there is, marked: a
+        // create it did not return does not exist.
+        return Ok(());
+    }
     let returned: HashSet<&str> = exchange
         .upserts
         .iter()
