@@ -137,10 +137,11 @@ impl SendMarker {
         }
     }
 
-    /// Marks the creates among `window` as possibly sent to `side`, on disk.
-    async fn cover(&self, side: Side, window: &[&Action]) -> Result<(), CycleError> {
-        let top = window
+    /// Marks the creates among `windows` as possibly sent to `side`, on disk.
+    async fn cover(&self, side: Side, windows: &[&[&Action]]) -> Result<(), CycleError> {
+        let top = windows
             .iter()
+            .flat_map(|window| window.iter())
             .filter_map(|action| match action {
                 Action::Create { intent, .. } => self.seqs.get(intent).copied(),
                 _ => None,
@@ -158,9 +159,11 @@ impl SendMarker {
 
     /// Sends `windows` to `side` one after another through `send` (given a window's
     /// position; it answers with whether the window went through), each only once its
-    /// creates are marked as possibly sent. The next window's mark is written while the
-    /// current window is in flight, so the marks add no waiting. After a window fails,
-    /// or a mark cannot be written, the later windows are not sent.
+    /// creates are marked as possibly sent. A mark covers one window, then twice as many
+    /// as the last up to [`MAX_MARKED_AHEAD`]: a small cycle is marked window by window,
+    /// while a first sync of thousands writes its mark a few dozen times. Each mark is
+    /// written while the window before it is in flight, so marks add no waiting. After a
+    /// window fails, or a mark cannot be written, the later windows are not sent.
     async fn send_windows<T, F, Fut>(
         &self,
         side: Side,
@@ -172,18 +175,25 @@ impl SendMarker {
         Fut: std::future::Future<Output = (T, bool)>,
     {
         let mut out = Vec::with_capacity(windows.len());
-        let mut covered = match windows.first() {
-            Some(first) => self.cover(side, first).await,
-            None => Ok(()),
-        };
+        let mut covered_until = windows.len().min(1);
+        let mut step = 1;
+        let mut covered = self.cover(side, &windows[..covered_until]).await;
         for w in 0..windows.len() {
             if let Err(e) = &covered {
                 out.push(Sent::Not(format!("not sent: {}", e.message)));
                 continue;
             }
+            let ahead = if w + 1 == covered_until && covered_until < windows.len() {
+                step = (step * 2).min(MAX_MARKED_AHEAD);
+                let from = covered_until;
+                covered_until = (from + step).min(windows.len());
+                Some(&windows[from..covered_until])
+            } else {
+                None
+            };
             let next = async {
-                match windows.get(w + 1) {
-                    Some(next) => self.cover(side, next).await,
+                match ahead {
+                    Some(ahead) => self.cover(side, ahead).await,
                     None => Ok(()),
                 }
             };
@@ -200,6 +210,10 @@ impl SendMarker {
         out
     }
 }
+
+/// The most windows (batches) one mark of sent creates covers ahead: at most 320 Graph
+/// creates, or 1,600 Pipeliner ones, for a recovery to look for beyond those sent.
+const MAX_MARKED_AHEAD: usize = 16;
 
 /// What became of one window of writes.
 enum Sent<T> {
