@@ -530,8 +530,8 @@ impl CycleRunner for SyncCycle {
 
 /// Records the plan's deletes as exsync's own and its creates as pending intents, numbered
 /// in the order each side sends them (Pipeliner creates first, then the rest as planned),
-/// a Pipeliner create with the stamp of `now`. A create planned again keeps its first
-/// stamp and takes the values sent now. Returns each create's sequence number.
+/// a Pipeliner create with the stamp of `now`. A create planned again keeps its number
+/// and its first stamp, and takes the values sent now. Returns each create's number.
 fn record_writes(
     state: &mut UserSyncState,
     planned: &crate::sync::Plan,
@@ -563,18 +563,22 @@ fn record_writes(
                 Action::Create {
                     intent, contact, ..
                 } => {
-                    let seq = state.next_create_seq;
-                    state.next_create_seq += 1;
-                    seqs.insert(intent.clone(), seq);
                     let stamp = (side == Side::Crm).then_some(stamp);
                     match position.get(intent) {
                         Some(&i) => {
+                            // Planned again: it keeps its number (a create that may have
+                            // been sent once stays one to look for) and its stamp.
                             let pending = &mut state.intents[i];
-                            pending.seq = Some(seq);
+                            if let Some(seq) = pending.seq {
+                                seqs.insert(intent.clone(), seq);
+                            }
                             pending.stamp = pending.stamp.or(stamp);
                             pending.contact = (**contact).clone();
                         }
                         None => {
+                            let seq = state.next_create_seq;
+                            state.next_create_seq += 1;
+                            seqs.insert(intent.clone(), seq);
                             position.insert(intent.clone(), state.intents.len());
                             state.intents.push(PendingIntent {
                                 id: intent.clone(),

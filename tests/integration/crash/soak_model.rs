@@ -2,11 +2,15 @@
 //! edit made to it on either side, and people only make edits that keep that
 //! expectation unambiguous.
 //!
-//! A person is edited on a side only when that side shows them exactly once and exactly
-//! as the model expects, so no edit of theirs is still on its way to that side, and never
-//! sooner than [`CROSS_SIDE_GAP`] after their last edit on the other side. Two people's
-//! edits of one field are therefore never both pending unless they are a second apart,
-//! and `newest` then picks the later one, which is the model's.
+//! Each field of a person is edited on one side only, chosen when the person is created
+//! (their names on one side, the rest on the other): edits of different fields on both
+//! sides must all survive the field-level merge, while two edits of one field on both
+//! sides would be a conflict that `newest` settles by the records' modification times,
+//! which a write of exsync's cut off before its commit can make newer than a person's
+//! later edit on the other side. A person is edited on a side only when that side shows
+//! them exactly once and exactly as the model expects, so no edit of theirs is still on
+//! its way to that side, and never sooner than [`CROSS_SIDE_GAP`] after their last edit
+//! on the other side.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -32,6 +36,9 @@ pub struct Person {
     pub card: Card,
     /// Where they were first created.
     origin: Side,
+    /// The side their given name and surname are edited on; the other fields are edited
+    /// on the other side.
+    names_on: Side,
     /// Where and when they were last created or edited.
     last_edit: (Side, Instant),
     /// What happened to them, for failure messages.
@@ -112,10 +119,16 @@ impl Model {
         }
         let token = format!("tok-{}", self.people.len());
         rig.person_creates(side, &card, &token);
+        let names_on = if self.rng.gen_bool(0.5) {
+            Side::Exchange
+        } else {
+            Side::Crm
+        };
         self.people.push(Person {
             token,
             card,
             origin: side,
+            names_on,
             last_edit: (side, Instant::now()),
             history: vec![format!("{}: created on {side:?}", self.moment)],
         });
@@ -167,8 +180,13 @@ impl Model {
                 .as_str()
                 .expect("id")
                 .to_owned();
+            let names = self.people[i].names_on == side;
+            let owned: Vec<Field> = Field::ALL
+                .into_iter()
+                .filter(|f| matches!(f, Field::Given | Field::Surname) == names)
+                .collect();
             let how_many = self.rng.gen_range(1..=2);
-            let chosen: Vec<Field> = Field::ALL
+            let chosen: Vec<Field> = owned
                 .choose_multiple(&mut self.rng, how_many)
                 .copied()
                 .collect();
