@@ -71,13 +71,16 @@ async fn bench(changes: usize) -> Result<(), String> {
         "http://{}",
         listener.local_addr().map_err(|e| e.to_string())?
     );
-    let token = "bench-token".to_owned();
+    let token = format!("bench-token-{:032x}", rand::random::<u128>());
     let config = Config {
         bind: listener.local_addr().map_err(|e| e.to_string())?,
         data_dir: dir.path().to_owned(),
         admin_token: Some(SecretString::from(token.clone())),
+        metrics_token: None,
         master_key: None,
         public_url: Some(base.clone()),
+        tls_cert: None,
+        tls_key: None,
         log: "warn".into(),
         log_format: LogFormat::Text,
         workers: Some(2),

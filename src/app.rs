@@ -15,11 +15,13 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::connectors::retry::RetryPolicy;
 use crate::engine::cycle::{shared_poll_age, ClientOptions, SyncCycle};
+use crate::engine::removals::Remover;
 use crate::engine::schedule::Pacing;
 use crate::engine::{Engine, EngineOptions};
 use crate::http::{self, state::AppState};
 use crate::store::tokens::TokenBootstrap;
 use crate::store::{Store, StoreError};
+use crate::tls::{self, CertResolver, TlsError, TlsFiles};
 
 /// How long in-flight requests get to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -30,6 +32,9 @@ pub enum AppError {
     /// The store could not be opened or flushed.
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// The TLS certificate or key cannot be served.
+    #[error("{0}")]
+    Tls(#[from] TlsError),
     /// The HTTP server failed.
     #[error("the HTTP server failed: {0}")]
     Server(#[from] std::io::Error),
@@ -59,14 +64,22 @@ async fn open_store(config: &Config) -> Result<(Store, Arc<HashSet<[u8; 32]>>), 
     Ok((store, Arc::new(hashes.into_iter().collect())))
 }
 
-/// Runs exsync on `listener` until `shutdown` resolves.
+/// Runs exsync on `listener` until `shutdown` resolves: HTTPS when the configuration
+/// names a certificate and key (reloaded on SIGHUP), plain HTTP otherwise.
 pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + 'static,
 ) -> Result<(), AppError> {
+    let tls = match TlsFiles::from_parts(config.tls_cert.clone(), config.tls_key.clone())? {
+        Some(files) => Some(Arc::new(CertResolver::load(files)?)),
+        None => None,
+    };
+    warn_about_plain_public_url(config.public_url.as_deref());
     let (store, token_hashes) = open_store(&config).await?;
     let clock: SharedClock = Arc::new(SystemClock);
+    // One registry per running exsync: tests run several in one process.
+    let metrics = Arc::new(crate::metrics::Metrics::new());
     let http = reqwest::Client::builder()
         .user_agent(concat!("exsync/", env!("CARGO_PKG_VERSION")))
         .build()
@@ -88,6 +101,7 @@ pub async fn run(
             shared_poll_age: shared_poll_age(pacing.tick),
             shared_notified_age: shared_poll_age(pacing.notified_tick),
             shared_wake_age: pacing.debounce,
+            metrics: metrics.clone(),
         },
         config.public_url.clone(),
     );
@@ -97,9 +111,11 @@ pub async fn run(
         clock.clone(),
         EngineOptions {
             pacing,
+            metrics: metrics.clone(),
             ..EngineOptions::default()
         },
-    );
+    )
+    .with_removals(Remover::new(store.clone(), clock.clone(), sync.clone()));
     let (held, mut released) = tokio::sync::mpsc::channel::<()>(1);
     let state = AppState {
         store: store.clone(),
@@ -107,6 +123,11 @@ pub async fn run(
         clock,
         engine: Some(engine.clone()),
         sync: Some(sync),
+        metrics,
+        metrics_token_hash: config
+            .metrics_token
+            .as_ref()
+            .map(|token| crate::store::tokens::token_hash(token.expose_secret().trim())),
         held,
     };
     let address = listener.local_addr()?;
@@ -116,11 +137,21 @@ pub async fn run(
     if let Some(workers) = config.workers {
         server = server.workers(workers);
     }
-    let server = server.listen(listener)?.run();
+    // SIGHUP is taken over before the workers start, so an early one cannot end exsync.
+    let reload = tls.clone().map(tls::reload_on_hangup);
+    let server = match &tls {
+        Some(resolver) => {
+            server.listen_rustls_0_23(listener, tls::server_config(resolver.clone()))?
+        }
+        None => server.listen(listener)?,
+    }
+    .run();
     let handle = server.handle();
+    let reloader = reload.map(actix_web::rt::spawn);
+    let scheme = if reloader.is_some() { "https" } else { "http" };
     tracing::info!(
         %address,
-        swagger_ui = %format!("http://{address}{}", http::SWAGGER_UI_PATH),
+        swagger_ui = %format!("{scheme}://{address}{}", http::SWAGGER_UI_PATH),
         "exsync is listening"
     );
     let stopper = actix_web::rt::spawn(async move {
@@ -130,6 +161,9 @@ pub async fn run(
     });
     let served = server.await;
     stopper.abort();
+    if let Some(reloader) = reloader {
+        reloader.abort();
+    }
     engine.shutdown().await;
     // Worker threads drop their copies of the state as they wind down; wait for the last
     // one so the database is closed when `run` returns.
@@ -146,4 +180,19 @@ pub async fn run(
     flushed?;
     tracing::info!("exsync stopped");
     Ok(())
+}
+
+/// Warns when upstreams are told to call exsync over plain HTTP on a reachable host:
+/// Graph refuses such subscriptions, so Exchange changes then wait for the ticks.
+fn warn_about_plain_public_url(public_url: Option<&str>) {
+    if let Some(url) = public_url.filter(|url| tls::is_plain_http_off_loopback(url)) {
+        tracing::warn!(
+            public_url = %url,
+            "EXSYNC_PUBLIC_URL is http:// on a host that is not loopback: Microsoft Graph \
+             only delivers change notifications to https:// URLs, so it will refuse the \
+             subscriptions and Exchange changes are picked up by the periodic ticks only. \
+             Serve HTTPS (EXSYNC_TLS_CERT, EXSYNC_TLS_KEY) or put exsync behind a TLS reverse \
+             proxy and set EXSYNC_PUBLIC_URL to its https:// address"
+        );
+    }
 }

@@ -24,8 +24,9 @@ pub enum Command {
     ///
     /// Configuration comes from the optional TOML file, overridden by EXSYNC_BIND,
     /// EXSYNC_DATA_DIR, EXSYNC_ADMIN_TOKEN, EXSYNC_MASTER_KEY, EXSYNC_PUBLIC_URL,
-    /// EXSYNC_LOG, EXSYNC_LOG_FORMAT and EXSYNC_WORKERS. Stops gracefully on SIGINT or
-    /// SIGTERM.
+    /// EXSYNC_TLS_CERT, EXSYNC_TLS_KEY, EXSYNC_LOG, EXSYNC_LOG_FORMAT and EXSYNC_WORKERS.
+    /// Serves HTTPS when EXSYNC_TLS_CERT and EXSYNC_TLS_KEY name PEM files, and reloads
+    /// them on SIGHUP. Stops gracefully on SIGINT or SIGTERM.
     Serve {
         /// A TOML configuration file.
         #[arg(long, value_name = "FILE")]

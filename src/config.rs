@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::connectors::graph::budget::MailboxBudget;
@@ -17,8 +17,11 @@ pub const KEYS: &[&str] = &[
     "bind",
     "data_dir",
     "admin_token",
+    "metrics_token",
     "master_key",
     "public_url",
+    "tls_cert",
+    "tls_key",
     "log",
     "log_format",
     "workers",
@@ -39,10 +42,18 @@ pub enum LogFormat {
     Json,
 }
 
-/// The longest allowed `notified_tick_interval`, seconds: a cycle renews a Graph
-/// subscription once less than a day of its life is left, so a safety-net sync at least
-/// every 12 hours keeps every subscription alive.
-pub const MAX_NOTIFIED_TICK_INTERVAL: u64 = 12 * 60 * 60;
+/// The longest allowed `notified_tick_interval` (and `tick_interval`, once `public_url`
+/// is set), seconds: Graph subscriptions are renewed by cycles, and the renewal margin is
+/// derived from this cap ([`crate::engine::renewal`]).
+pub const MAX_NOTIFIED_TICK_INTERVAL: u64 = crate::engine::renewal::MAX_TICK_INTERVAL_SECS;
+
+/// The shortest `admin_token` accepted: a configured token guards every admin route, so it
+/// must be as hard to guess as a generated one.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
+
+/// The shortest `metrics_token` accepted: it guards the metrics against guessing as the
+/// admin token guards the API.
+pub const MIN_METRICS_TOKEN_CHARS: usize = 32;
 
 /// Everything `exsync serve` needs to start.
 #[derive(Debug, Clone, Deserialize)]
@@ -55,6 +66,10 @@ pub struct Config {
     /// The admin token (`EXSYNC_ADMIN_TOKEN`); generated and printed once when unset.
     #[serde(default)]
     pub admin_token: Option<SecretString>,
+    /// A read-only token accepted beside the admin token on `GET /metrics` only
+    /// (`EXSYNC_METRICS_TOKEN`, at least [`MIN_METRICS_TOKEN_CHARS`] characters).
+    #[serde(default)]
+    pub metrics_token: Option<SecretString>,
     /// Base64 of a 32-byte key sealing secrets at rest (`EXSYNC_MASTER_KEY`); a key file
     /// in the data directory otherwise.
     #[serde(default)]
@@ -62,6 +77,13 @@ pub struct Config {
     /// The base URL upstreams use to reach exsync's webhooks (`EXSYNC_PUBLIC_URL`).
     #[serde(default)]
     pub public_url: Option<String>,
+    /// PEM certificate chain to serve HTTPS with, reloaded on SIGHUP (`EXSYNC_TLS_CERT`);
+    /// plain HTTP when unset.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert` (`EXSYNC_TLS_KEY`).
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
     /// The log filter, e.g. `info` or `exsync=debug` (`EXSYNC_LOG`).
     pub log: String,
     /// `text` or `json` (`EXSYNC_LOG_FORMAT`).
@@ -151,6 +173,26 @@ impl Config {
                 )));
             }
         }
+        crate::tls::TlsFiles::from_parts(config.tls_cert.clone(), config.tls_key.clone())
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if let Some(token) = &config.admin_token {
+            if token.expose_secret().trim().chars().count() < MIN_ADMIN_TOKEN_CHARS {
+                return Err(ConfigError::Invalid(format!(
+                    "admin_token (EXSYNC_ADMIN_TOKEN) must be at least {MIN_ADMIN_TOKEN_CHARS} \
+                     characters (generate one with `openssl rand -hex 32`, or leave it unset \
+                     and exsync generates and prints one on first start)"
+                )));
+            }
+        }
+        if let Some(token) = &config.metrics_token {
+            if token.expose_secret().trim().chars().count() < MIN_METRICS_TOKEN_CHARS {
+                return Err(ConfigError::Invalid(format!(
+                    "metrics_token (EXSYNC_METRICS_TOKEN) must be at least \
+                     {MIN_METRICS_TOKEN_CHARS} characters (generate one with \
+                     `openssl rand -hex 32`)"
+                )));
+            }
+        }
         if config.tick_interval == 0 || config.notified_tick_interval == 0 {
             return Err(ConfigError::Invalid(
                 "tick_interval and notified_tick_interval must be at least 1 second".into(),
@@ -160,6 +202,13 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "notified_tick_interval must be at most {MAX_NOTIFIED_TICK_INTERVAL} seconds \
                  (12 hours), so that each Graph subscription is renewed well before it expires"
+            )));
+        }
+        if config.public_url.is_some() && config.tick_interval > MAX_NOTIFIED_TICK_INTERVAL {
+            return Err(ConfigError::Invalid(format!(
+                "tick_interval must be at most {MAX_NOTIFIED_TICK_INTERVAL} seconds (12 hours) \
+                 when public_url is set: cycles renew the Graph subscriptions, and a user \
+                 whose changes only Exchange notifies syncs at this interval"
             )));
         }
         if config.graph_budget_requests == 0 || config.graph_budget_window == 0 {
@@ -198,7 +247,7 @@ mod tests {
                 "bind = \"127.0.0.1:9000\"\ndata_dir = \"/var/lib/exsync\"\nlog = \"debug\"\n",
             )?;
             jail.set_env("EXSYNC_LOG", "warn");
-            jail.set_env("EXSYNC_ADMIN_TOKEN", "from-env");
+            jail.set_env("EXSYNC_ADMIN_TOKEN", "from-env-0123456789abcdef01234567");
             jail.set_env("EXSYNC_TICK_UNKNOWN", "ignored");
             let config = Config::load(Some(Path::new("exsync.toml"))).expect("loads");
             assert_eq!(config.bind, "127.0.0.1:9000".parse().unwrap());
@@ -207,7 +256,7 @@ mod tests {
             assert_eq!(config.log_format, LogFormat::Text);
             assert_eq!(
                 config.admin_token.as_ref().map(|t| t.expose_secret()),
-                Some("from-env")
+                Some("from-env-0123456789abcdef01234567")
             );
             Ok(())
         });
@@ -257,6 +306,76 @@ mod tests {
                 Config::load(Some(Path::new("absent.toml"))),
                 Err(ConfigError::MissingFile(_))
             ));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_metrics_token_must_be_long() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("EXSYNC_METRICS_TOKEN", "short");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(
+                err.contains("metrics_token (EXSYNC_METRICS_TOKEN) must be at least 32"),
+                "{err}"
+            );
+            let long = "m".repeat(MIN_METRICS_TOKEN_CHARS);
+            jail.set_env("EXSYNC_METRICS_TOKEN", &long);
+            let config = Config::load(None).expect("loads");
+            assert_eq!(
+                config.metrics_token.as_ref().map(|t| t.expose_secret()),
+                Some(long.as_str())
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_configured_admin_token_must_be_long() {
+        figment::Jail::expect_with(|jail| {
+            for short in ["a", &"t".repeat(MIN_ADMIN_TOKEN_CHARS - 1)] {
+                jail.set_env("EXSYNC_ADMIN_TOKEN", short);
+                let err = Config::load(None).unwrap_err().to_string();
+                assert!(
+                    err.contains("admin_token (EXSYNC_ADMIN_TOKEN) must be at least 32"),
+                    "{err}"
+                );
+            }
+            let long = "t".repeat(MIN_ADMIN_TOKEN_CHARS);
+            jail.set_env("EXSYNC_ADMIN_TOKEN", &long);
+            let config = Config::load(None).expect("loads");
+            assert_eq!(
+                config.admin_token.as_ref().map(|t| t.expose_secret()),
+                Some(long.as_str())
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn every_interval_a_subscribed_user_ticks_at_is_capped() {
+        figment::Jail::expect_with(|jail| {
+            let over = (MAX_NOTIFIED_TICK_INTERVAL + 1).to_string();
+            jail.set_env("EXSYNC_TICK_INTERVAL", &over);
+            jail.set_env("EXSYNC_NOTIFIED_TICK_INTERVAL", &over);
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(
+                err.contains("notified_tick_interval must be at most"),
+                "{err}"
+            );
+            jail.set_env("EXSYNC_NOTIFIED_TICK_INTERVAL", "1800");
+            assert!(
+                Config::load(None).is_ok(),
+                "without public_url there are no subscriptions to renew"
+            );
+            jail.set_env("EXSYNC_PUBLIC_URL", "https://exsync.example");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("tick_interval must be at most"), "{err}");
+            jail.set_env(
+                "EXSYNC_TICK_INTERVAL",
+                MAX_NOTIFIED_TICK_INTERVAL.to_string(),
+            );
+            assert!(Config::load(None).is_ok());
             Ok(())
         });
     }

@@ -8,9 +8,11 @@
 //! - [`demo`]: `exsync demo`, the simulators and exsync together with sample data;
 //! - [`engine`]: the supervised per-user actors that schedule and run sync cycles;
 //! - [`http`]: the admin REST API, its OpenAPI document and Swagger UI;
+//! - [`metrics`]: the Prometheus metrics served at `/metrics`;
 //! - [`sim`]: in-process simulators of Pipeliner and Microsoft Graph, with fault
 //!   injection, for the demo, tests and benchmarks;
 //! - [`store`]: persistence on sled, secrets sealed at rest;
+//! - [`tls`]: HTTPS certificate loading and reload on SIGHUP;
 //! - [`sync`]: the pure planner: canonical contact, field mapping, user settings and `plan()`;
 //! - [`ids`], [`clock`], [`telemetry`]: identifiers, injected time, log output.
 
@@ -23,7 +25,9 @@ pub mod demo;
 pub mod engine;
 pub mod http;
 pub mod ids;
+pub mod metrics;
 pub mod sim;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod tls;

@@ -111,7 +111,8 @@ impl Exsync {
             .map_err(|e| e.to_string())?
             .port();
         let base = format!("http://127.0.0.1:{port}");
-        let token = format!("bench-{:016x}", rand::random::<u64>());
+        // At least 32 characters, as exsync requires of a configured admin token.
+        let token = format!("bench-{:032x}", rand::random::<u128>());
         let log = std::fs::File::create(data_dir.join("exsync.log")).map_err(|e| e.to_string())?;
         let child = Command::new(env!("CARGO_BIN_EXE_exsync"))
             .arg("serve")
@@ -247,6 +248,71 @@ impl Drop for Exsync {
             let _ = self.child.kill();
         }
     }
+}
+
+/// Scrapes exsync's `/metrics` with the admin token every `every` in a task of its own,
+/// as Prometheus would, until stopped.
+pub struct Scraper {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    task: actix_web::rt::task::JoinHandle<(u64, u64, usize)>,
+}
+
+impl Scraper {
+    /// Starts scraping `exsync`.
+    pub fn start(exsync: &Exsync, every: Duration) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (url, token) = (format!("{}/metrics", exsync.base), exsync.token.clone());
+        let stopped = stop.clone();
+        let task = actix_web::rt::spawn(async move {
+            let http = reqwest::Client::new();
+            let (mut ok, mut failed, mut bytes) = (0, 0, 0);
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                match scrape(&http, &url, &token).await {
+                    Ok(len) => {
+                        ok += 1;
+                        bytes = len;
+                    }
+                    Err(_) => failed += 1,
+                }
+                tokio::time::sleep(every).await;
+            }
+            (ok, failed, bytes)
+        });
+        Self { stop, task }
+    }
+
+    /// Stops scraping: the scrapes that succeeded and failed, and the size of the last
+    /// answer in bytes.
+    pub async fn stop(self) -> (u64, u64, usize) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.task.await.unwrap_or((0, 0, 0))
+    }
+}
+
+/// One scrape of `/metrics`: the size of the answer.
+pub async fn scrape(http: &reqwest::Client, url: &str, token: &str) -> Result<usize, String> {
+    let response = http
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("/metrics answered {}", response.status()));
+    }
+    let body = response.text().await.map_err(|e| e.to_string())?;
+    Ok(body.len())
+}
+
+/// exsync's CPU per scrape of `/metrics`, seconds: `n` scrapes back to back.
+pub async fn scrape_cost(exsync: &Exsync, n: u32) -> Result<f64, String> {
+    let http = reqwest::Client::new();
+    let url = format!("{}/metrics", exsync.base);
+    let before = exsync.cpu_seconds();
+    for _ in 0..n {
+        scrape(&http, &url, &exsync.token).await?;
+    }
+    Ok((exsync.cpu_seconds() - before) / f64::from(n.max(1)))
 }
 
 /// Re-checks `check` every `every` until it holds; how long that took, or `None` after

@@ -18,6 +18,16 @@ pub enum RetryAdvice {
     After(Duration),
 }
 
+impl RetryAdvice {
+    /// Why a retry after this advice waits, for the metrics.
+    pub fn wait_reason(self) -> crate::metrics::WaitReason {
+        match self {
+            RetryAdvice::After(_) => crate::metrics::WaitReason::RetryAfter,
+            RetryAdvice::Backoff | RetryAdvice::Fail => crate::metrics::WaitReason::Backoff,
+        }
+    }
+}
+
 /// An error that knows whether the call that produced it may be retried.
 pub trait Retriable {
     /// How to retry after this error.
@@ -61,6 +71,22 @@ impl RetryPolicy {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
+        self.run_observed(what, |_, _| {}, attempt).await
+    }
+
+    /// As [`Self::run`], telling `waited` of each wait before a retry: how it was advised
+    /// and how long it is (for the metrics).
+    pub async fn run_observed<T, E, F, Fut>(
+        &self,
+        what: &str,
+        mut waited: impl FnMut(RetryAdvice, Duration),
+        attempt: F,
+    ) -> Result<T, E>
+    where
+        E: Retriable + std::fmt::Display,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
         let max_delay = self.max_delay;
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.min_delay)
@@ -77,6 +103,7 @@ impl RetryPolicy {
             })
             .notify(|e: &E, wait: Duration| {
                 tracing::debug!(call = what, error = %e, wait_ms = wait.as_millis() as u64, "retrying upstream call");
+                waited(e.advice(), wait);
             })
             .await
     }
@@ -192,6 +219,40 @@ mod tests {
             .await;
         assert!(result.is_err());
         assert_eq!(calls.get(), 4, "one attempt and three retries");
+    }
+
+    #[actix_web::test]
+    async fn each_wait_before_a_retry_is_told_with_its_advice() {
+        let calls = Cell::new(0);
+        let waits = std::cell::RefCell::new(Vec::new());
+        let result = fast()
+            .run_observed(
+                "test",
+                |advice, wait| waits.borrow_mut().push((advice, wait)),
+                || {
+                    calls.set(calls.get() + 1);
+                    let n = calls.get();
+                    async move {
+                        match n {
+                            1 => Err(Flaky(RetryAdvice::After(Duration::from_millis(2)))),
+                            2 => Err(Flaky(RetryAdvice::Backoff)),
+                            _ => Ok(n),
+                        }
+                    }
+                },
+            )
+            .await;
+        assert_eq!(result.unwrap(), 3);
+        let waits = waits.into_inner();
+        assert_eq!(waits.len(), 2);
+        assert_eq!(
+            waits[0],
+            (
+                RetryAdvice::After(Duration::from_millis(2)),
+                Duration::from_millis(2)
+            )
+        );
+        assert_eq!(waits[1].0, RetryAdvice::Backoff);
     }
 
     #[test]

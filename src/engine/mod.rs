@@ -6,6 +6,8 @@ pub mod cycle;
 pub mod messages;
 pub mod quiet;
 pub mod registry;
+pub mod removals;
+pub mod renewal;
 pub mod runner;
 pub mod schedule;
 pub mod status;
@@ -27,7 +29,7 @@ use schedule::Pacing;
 use user_sync::UserSyncDeps;
 
 /// How the engine runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EngineOptions {
     /// Cycle pacing.
     pub pacing: Pacing,
@@ -35,6 +37,8 @@ pub struct EngineOptions {
     pub arbiters: usize,
     /// How long shutdown waits for running cycles to commit.
     pub shutdown_grace: Duration,
+    /// Where cycles are counted and timed.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Default for EngineOptions {
@@ -43,6 +47,7 @@ impl Default for EngineOptions {
             pacing: Pacing::default(),
             arbiters: 2,
             shutdown_grace: Duration::from_secs(30),
+            metrics: Arc::default(),
         }
     }
 }
@@ -56,6 +61,9 @@ pub struct Engine {
     events: tokio::sync::broadcast::Sender<messages::CycleEvent>,
     quiet: quiet::QuietCycles,
     grace: Duration,
+    /// Pending upstream removals are retried this often (the tick interval).
+    sweep_every: Duration,
+    removals: Option<Arc<removals::Sweeper>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -87,6 +95,7 @@ impl Engine {
             events: events.clone(),
             peers: None,
             quiet: quiet.clone(),
+            metrics: options.metrics.clone(),
         };
         let registry = Registry::new(deps, handles).start();
         Self {
@@ -96,6 +105,26 @@ impl Engine {
             events,
             quiet,
             grace: options.shutdown_grace,
+            sweep_every: options.pacing.tick,
+            removals: None,
+        }
+    }
+
+    /// Starts the sweep of pending upstream removals with `remover`: at once, after
+    /// every admin change that asks for one ([`Engine::sweep_removals`]), and every tick
+    /// interval for retries.
+    pub fn with_removals(mut self, remover: removals::Remover) -> Self {
+        self.removals = Some(Arc::new(removals::Sweeper::start(
+            remover,
+            self.sweep_every,
+        )));
+        self
+    }
+
+    /// Asks for a sweep of pending upstream removals without waiting for it.
+    pub fn sweep_removals(&self) {
+        if let Some(sweeper) = &self.removals {
+            sweeper.kick();
         }
     }
 
@@ -177,6 +206,9 @@ impl Engine {
     /// Stops every actor, letting running cycles commit (up to the grace period), then
     /// the arbiters. Afterwards no actor holds the store.
     pub async fn shutdown(&self) {
+        if let Some(sweeper) = &self.removals {
+            sweeper.stop(self.grace).await;
+        }
         let _ = self.registry.send(StopAll).await;
         let mut released = self.released.lock().await;
         if tokio::time::timeout(self.grace, released.recv())

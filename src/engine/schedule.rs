@@ -37,6 +37,14 @@ impl Default for Pacing {
     }
 }
 
+/// How far a tick may fall from its interval, percent: ticks come at the interval
+/// ±10 %.
+pub const JITTER_PERCENT: u64 = 10;
+
+/// The range a tick interval is multiplied by.
+const JITTER: std::ops::Range<f64> =
+    (1.0 - JITTER_PERCENT as f64 / 100.0)..(1.0 + JITTER_PERCENT as f64 / 100.0);
+
 /// The longest step leased ticks are aligned to.
 const LEASED_TICK_STEP: Duration = Duration::from_secs(1);
 
@@ -57,7 +65,7 @@ impl Pacing {
 
     /// The delay before the next tick: the interval ±10 %.
     pub fn next_tick(&self, rng: &mut StdRng) -> Duration {
-        self.tick.mul_f64(rng.gen_range(0.9..1.1))
+        self.tick.mul_f64(rng.gen_range(JITTER))
     }
 
     /// The delay before the next tick of a user whose changes both upstreams notify: the
@@ -65,7 +73,7 @@ impl Pacing {
     pub fn next_notified_tick(&self, rng: &mut StdRng) -> Duration {
         self.notified_tick
             .max(self.tick)
-            .mul_f64(rng.gen_range(0.9..1.1))
+            .mul_f64(rng.gen_range(JITTER))
     }
 
     /// The wait before a leased tick (one that most likely only asks the space's window),

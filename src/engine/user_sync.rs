@@ -26,6 +26,7 @@ use super::status;
 use super::storage::{on_store, on_store_inline, INLINE_STATE_BYTES};
 use crate::clock::SharedClock;
 use crate::ids::{SpaceId, UserId};
+use crate::metrics::{CycleResult, Metrics};
 use crate::store::sync_state::CRM_WATERMARK_LAG;
 use crate::store::users::UserState;
 use crate::store::Store;
@@ -50,6 +51,8 @@ pub struct UserSyncDeps {
     pub peers: Option<Recipient<CrmChanged>>,
     /// Where quiet cycles that write nothing leave their times for the admin API.
     pub quiet: QuietCycles,
+    /// Where cycles are counted and timed.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The actor of one user.
@@ -223,7 +226,12 @@ impl UserSync {
         };
         // A small task of its own, so that most ticks neither clone the store nor move
         // a whole cycle's future; it hands over to a full cycle when it must.
-        let task = actix_rt::spawn(leased_tick(lease, self.deps.clock.clone(), next));
+        let task = actix_rt::spawn(leased_tick(
+            lease,
+            self.deps.clock.clone(),
+            next,
+            self.deps.metrics.clone(),
+        ));
         ctx.spawn(
             task.into_actor(self)
                 .map(move |joined, act, ctx| match joined {
@@ -242,8 +250,12 @@ impl UserSync {
             self.user.clone(),
         );
         let (runner, clock, held) = (self.deps.runner.clone(), self.deps.clock.clone(), self.held);
+        let metrics = self.deps.metrics.clone();
         let task = actix_rt::spawn(async move {
-            run_cycle(store, space, user, runner, clock, trigger, next, held).await
+            run_cycle(
+                store, space, user, runner, clock, trigger, next, held, metrics,
+            )
+            .await
         });
         ctx.spawn(
             task.into_actor(self)
@@ -274,6 +286,7 @@ impl UserSync {
         let (outcome, announce) = match joined {
             Ok(outcome) => (outcome, true),
             Err(panic) => {
+                self.deps.metrics.cycle_ended(CycleResult::Failed, None);
                 tracing::error!(space = %self.space, user = %self.user, error = %panic, "sync cycle panicked");
                 let error = CycleError::new(
                     "cycle_crashed",
@@ -378,7 +391,12 @@ impl UserSync {
 /// watermark and, when nothing did, ends like the quiet cycle it stands for, without
 /// loading the user's records. `None` when a full cycle must run: the lease ran out,
 /// something changed or the probe is unsure, or the stored watermark would lag too far.
-async fn leased_tick(lease: QuietLease, clock: SharedClock, next: NextTick) -> Option<Outcome> {
+async fn leased_tick(
+    lease: QuietLease,
+    clock: SharedClock,
+    next: NextTick,
+    metrics: Arc<Metrics>,
+) -> Option<Outcome> {
     let started = clock.now();
     if started >= lease.until {
         return None;
@@ -392,6 +410,7 @@ async fn leased_tick(lease: QuietLease, clock: SharedClock, next: NextTick) -> O
         return None;
     }
     let finished = clock.now();
+    metrics.cycle_ended(CycleResult::Leased, seconds_between(started, finished));
     Some(Outcome::Done {
         next: next.notified,
         wrote_to_crm: false,
@@ -425,9 +444,13 @@ async fn run_cycle(
     trigger: Trigger,
     next: NextTick,
     held: Option<HeldWatermark>,
+    metrics: Arc<Metrics>,
 ) -> Outcome {
     let (s, u) = (space.clone(), user.clone());
     let started = clock.now();
+    let ended = |result: CycleResult| {
+        metrics.cycle_ended(result, seconds_between(started, clock.now()));
+    };
     // Most cycles find a small state (a quiet user's cursors): loaded and saved inline.
     let inline = on_store_inline(&store, |st| {
         status::load_job(st, &s, &u, trigger, INLINE_STATE_BYTES)
@@ -445,7 +468,10 @@ async fn run_cycle(
     let mut job = match loaded {
         Ok(status::Loaded::Job(job)) => *job,
         Ok(status::Loaded::Skipped | status::Loaded::TooLarge) => return Outcome::Skipped,
-        Err(e) => return Outcome::Failed(e),
+        Err(e) => {
+            ended(CycleResult::Failed);
+            return Outcome::Failed(e);
+        }
     };
     job.held = held;
     // Nothing in the record for a quiet cycle to clear: no error, no sync asked for.
@@ -456,6 +482,13 @@ async fn run_cycle(
     let finished = clock.now();
     match result {
         Ok(mut report) => {
+            let result = if report.needs_confirmation.is_some() {
+                CycleResult::NeedsConfirmation
+            } else if report.state.quiet() {
+                CycleResult::Quiet
+            } else {
+                CycleResult::Ok
+            };
             let next = if report.notified {
                 next.notified
             } else {
@@ -476,6 +509,7 @@ async fn run_cycle(
                 StateLeft::Saved | StateLeft::Save(_) => None,
             };
             if clean && matches!(state, StateLeft::Unchanged(_)) && report.uneventful() {
+                ended(result);
                 return Outcome::Done {
                     next,
                     wrote_to_crm,
@@ -500,18 +534,25 @@ async fn run_cycle(
                 on_store(&store, record).await
             };
             match recorded {
-                Ok(()) => Outcome::Done {
-                    next,
-                    wrote_to_crm,
-                    held,
-                    unrecorded: None,
-                    lease,
-                    follow_up,
-                },
-                Err(e) => Outcome::Failed(e),
+                Ok(()) => {
+                    ended(result);
+                    Outcome::Done {
+                        next,
+                        wrote_to_crm,
+                        held,
+                        unrecorded: None,
+                        lease,
+                        follow_up,
+                    }
+                }
+                Err(e) => {
+                    ended(CycleResult::Failed);
+                    Outcome::Failed(e)
+                }
             }
         }
         Err(error) => {
+            ended(CycleResult::Failed);
             let recorded = error.clone();
             let _ = on_store(&store, move |st| {
                 status::record_failure(st, &space, &user, &recorded, finished)
@@ -520,6 +561,14 @@ async fn run_cycle(
             Outcome::Failed(error)
         }
     }
+}
+
+/// Seconds from `started` to `finished` on the injected clock (none when it went back).
+fn seconds_between(
+    started: chrono::DateTime<chrono::Utc>,
+    finished: chrono::DateTime<chrono::Utc>,
+) -> Option<f64> {
+    (finished - started).to_std().ok().map(|d| d.as_secs_f64())
 }
 
 impl Actor for UserSync {

@@ -11,6 +11,14 @@ use super::error::ApiError;
 use super::state::AppState;
 use crate::store::tokens::token_hash;
 
+/// The token of an `Authorization: Bearer <token>` value. The scheme name is
+/// case-insensitive (RFC 7235 section 2.1), so `bearer` and `BEARER` work as well.
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// Lets a request through only with `Authorization: Bearer <admin token>`.
 pub async fn require_admin_token(
     req: ServiceRequest,
@@ -20,13 +28,7 @@ pub async fn require_admin_token(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| {
-            value
-                .strip_prefix("Bearer ")
-                .or_else(|| value.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|token| !token.is_empty());
+        .and_then(bearer_token);
     let Some(token) = presented else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -47,4 +49,19 @@ pub async fn require_admin_token(
         .into());
     }
     next.call(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_scheme_is_case_insensitive() {
+        for value in ["Bearer t0k", "bearer t0k", "BEARER t0k", "bEaReR  t0k "] {
+            assert_eq!(bearer_token(value), Some("t0k"), "{value}");
+        }
+        for value in ["Basic t0k", "Bearer", "Bearer   ", "Bearert0k", "t0k"] {
+            assert_eq!(bearer_token(value), None, "{value}");
+        }
+    }
 }

@@ -219,6 +219,74 @@ pub fn query_error(
     .into()
 }
 
+/// Turns path-segment errors into 404 `route_not_found`: a path whose parameters do not
+/// parse names no route.
+pub fn path_error(err: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        format!("there is no route {} {} ({err})", req.method(), req.path()),
+    )
+    .into()
+}
+
+/// The stable code of an error answer the framework made itself (an oversized body, a
+/// method the route does not take, …), by its status.
+fn framework_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "route_not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
+        s if s.is_server_error() => "internal_error",
+        _ => "bad_request",
+    }
+}
+
+/// Gives every error answer without a JSON body the [`ErrorBody`] shape: the errors
+/// exsync makes are JSON already, but the framework answers some on its own (a body over
+/// a route's limit, a wrong method) in plain text or with no body at all. Used as the
+/// default handler of [`actix_web::middleware::ErrorHandlers`].
+pub fn json_shape<B: actix_web::body::MessageBody + 'static>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    use actix_web::http::header;
+    use actix_web::middleware::ErrorHandlerResponse;
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let message = res
+        .response()
+        .error()
+        .map(|e| e.to_string())
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
+    let body = ErrorBody {
+        code: framework_code(status).to_owned(),
+        message,
+        details: None,
+    };
+    let (req, mut response) = res.into_parts();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    let response = response.set_body(serde_json::to_string(&body).unwrap_or_default());
+    Ok(ErrorHandlerResponse::Response(
+        actix_web::dev::ServiceResponse::new(req, response)
+            .map_into_boxed_body()
+            .map_into_right_body(),
+    ))
+}
+
 /// Answers unknown routes with a JSON 404.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(

@@ -82,7 +82,7 @@ pub async fn default_mappings() -> HttpResponse {
 #[utoipa::path(
     tag = "mappings",
     security(("admin_token" = [])),
-    params(("space" = String, Path, description = "The space id")),
+    params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id")),
     responses(
         (status = 200, body = SpaceMappings),
         (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
@@ -110,7 +110,7 @@ pub async fn get_space_mappings(
 #[utoipa::path(
     tag = "mappings",
     security(("admin_token" = [])),
-    params(("space" = String, Path, description = "The space id")),
+    params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id")),
     request_body = SpaceMappings,
     responses(
         (status = 200, body = SpaceMappings),

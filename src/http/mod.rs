@@ -5,8 +5,10 @@
 pub mod auth;
 pub mod durable;
 pub mod error;
+pub mod headers;
 pub mod health;
 pub mod mappings;
+pub mod metrics;
 pub mod openapi;
 pub mod request_log;
 pub mod space_models;
@@ -21,7 +23,7 @@ pub mod webhooks;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App};
 use utoipa::OpenApi;
 use utoipa_actix_web::{scope, AppExt, UtoipaApp};
@@ -42,6 +44,7 @@ where
     app.openapi(openapi::ApiDoc::openapi())
         .service(health::healthz)
         .service(health::readyz)
+        .service(metrics::metrics)
         .configure(webhooks::routes)
         .service(
             scope("/api/v1")
@@ -87,7 +90,8 @@ pub fn app(
             .into_utoipa_app()
             .app_data(web::Data::new(state))
             .app_data(web::JsonConfig::default().error_handler(error::json_error))
-            .app_data(web::QueryConfig::default().error_handler(error::query_error)),
+            .app_data(web::QueryConfig::default().error_handler(error::query_error))
+            .app_data(web::PathConfig::default().error_handler(error::path_error)),
     )
     .split_for_parts();
     app.service(
@@ -101,5 +105,7 @@ pub fn app(
     )
     .service(web::redirect("/swagger-ui", SWAGGER_UI_PATH))
     .default_service(web::to(error::not_found))
+    .wrap(ErrorHandlers::new().default_handler(error::json_shape))
     .wrap(from_fn(request_log::log_request))
+    .wrap(from_fn(headers::security_headers))
 }

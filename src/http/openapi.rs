@@ -28,12 +28,14 @@ use super::error::ErrorBody;
         (name = "sync", description = "What a user's sync did: links, journal, folders, pending deletes"),
         (name = "mappings", description = "The field mapping: the default table and each space's custom fields"),
         (name = "webhooks", description = "Receivers for Graph and Pipeliner notifications, authenticated by their own secrets"),
-        (name = "health", description = "Probes for orchestrators, open without a token")
+        (name = "health", description = "Probes for orchestrators, open without a token"),
+        (name = "metrics", description = "Prometheus metrics, for the admin token or the read-only metrics token")
     )
 )]
 pub struct ApiDoc;
 
-/// Adds the `admin_token` bearer scheme that admin routes require.
+/// Adds the bearer schemes: `admin_token`, which admin routes require, and `metrics_token`,
+/// which `GET /metrics` accepts beside it.
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -47,6 +49,18 @@ impl Modify for BearerAuth {
                     .description(Some(
                         "The admin token: set with EXSYNC_ADMIN_TOKEN, or generated and \
                          printed on first start.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The read-only metrics token set with EXSYNC_METRICS_TOKEN: accepted \
+                         by GET /metrics only.",
                     ))
                     .build(),
             ),

@@ -7,6 +7,21 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 
+/// The longest path logged, bytes; a longer one is cut (a client chooses it, and one
+/// request should not write a 64 KB line).
+const MAX_LOGGED_PATH: usize = 256;
+
+fn loggable(path: &str) -> String {
+    if path.len() <= MAX_LOGGED_PATH {
+        return path.to_owned();
+    }
+    let mut end = MAX_LOGGED_PATH;
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &path[..end], path.len())
+}
+
 /// Logs the request after it is answered.
 pub async fn log_request(
     req: ServiceRequest,
@@ -14,17 +29,35 @@ pub async fn log_request(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().clone();
-    let path = req.path().to_owned();
+    let path = loggable(req.path());
     let result = next.call(req).await;
     let status = match &result {
         Ok(response) => response.status().as_u16(),
         Err(err) => err.as_response_error().status_code().as_u16(),
     };
     let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    if path.starts_with("/healthz") || path.starts_with("/readyz") {
+    // Probes and scrapes come every few seconds; a refused scrape is worth a line.
+    let routine = path.starts_with("/healthz")
+        || path.starts_with("/readyz")
+        || (path == "/metrics" && status < 400);
+    if routine {
         tracing::debug!(%method, %path, status, elapsed_us, "request");
     } else {
         tracing::info!(%method, %path, status, elapsed_us, "request");
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_paths_are_cut_in_the_log() {
+        assert_eq!(loggable("/api/v1/spaces"), "/api/v1/spaces");
+        let long = format!("/{}", "é".repeat(1000));
+        let logged = loggable(&long);
+        assert!(logged.len() < MAX_LOGGED_PATH + 32, "{logged}");
+        assert!(logged.ends_with("(2001 bytes)"), "{logged}");
+    }
 }

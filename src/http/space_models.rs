@@ -51,8 +51,14 @@ pub struct MicrosoftInput {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSpace {
-    /// The id to register it under: 1–128 characters of `[A-Za-z0-9._@-]`.
-    #[schema(example = "acme")]
+    /// The id to register it under: 1–128 characters of `[A-Za-z0-9._@-]`, the first not
+    /// a dot.
+    #[schema(
+        example = "acme",
+        pattern = "^[A-Za-z0-9_@-][A-Za-z0-9._@-]{0,127}$",
+        min_length = 1,
+        max_length = 128
+    )]
     pub id: String,
     /// The Pipeliner account's name, used in default folder names.
     #[schema(example = "Acme Inc")]
@@ -147,6 +153,11 @@ pub struct MicrosoftView {
 #[derive(Serialize, ToSchema)]
 pub struct SpaceView {
     /// The id.
+    #[schema(
+        pattern = "^[A-Za-z0-9_@-][A-Za-z0-9._@-]{0,127}$",
+        min_length = 1,
+        max_length = 128
+    )]
     pub id: String,
     /// The display name.
     pub name: String,

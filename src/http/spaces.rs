@@ -9,7 +9,9 @@ use super::space_models::{
 };
 use super::state::AppState;
 use super::validate;
+use crate::engine::removals;
 use crate::ids::SpaceId;
+use crate::store::removals::RemovalReason;
 use crate::store::spaces::{
     space_secret_context, MicrosoftConnection, PipelinerConnection, SpaceRecord,
 };
@@ -146,7 +148,7 @@ pub async fn list_spaces(state: web::Data<AppState>) -> Result<HttpResponse, Api
 #[utoipa::path(
     tag = "spaces",
     security(("admin_token" = [])),
-    params(("space" = String, Path, description = "The space id")),
+    params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id")),
     responses(
         (status = 200, body = SpaceView),
         (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
@@ -174,7 +176,7 @@ pub async fn get_space(
 #[utoipa::path(
     tag = "spaces",
     security(("admin_token" = [])),
-    params(("space" = String, Path, description = "The space id")),
+    params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id")),
     request_body = UpdateSpace,
     responses(
         (status = 200, body = SpaceView),
@@ -225,11 +227,13 @@ pub async fn update_space(
 }
 
 /// Removes a space and exsync's records of its users (contacts in Exchange and Pipeliner
-/// are not touched). Refused while a user of the space is not deactivated.
+/// are not touched), and its Pipeliner webhook and any subscription left upstream (in
+/// the background: a removal that fails is retried and shown in `GET /api/v1/status`).
+/// Refused while a user of the space is not deactivated.
 #[utoipa::path(
     tag = "spaces",
     security(("admin_token" = [])),
-    params(("space" = String, Path, description = "The space id")),
+    params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id")),
     responses(
         (status = 204, description = "removed"),
         (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
@@ -243,11 +247,12 @@ pub async fn delete_space(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_space(&path)?;
+    let now = state.clock.now();
     state
         .blocking(move |store| {
-            if store.space(&id)?.is_none() {
+            let Some(record) = store.space(&id)? else {
                 return Err(ApiError::space_not_found(id.as_str()));
-            }
+            };
             let active = store
                 .users(&id)?
                 .iter()
@@ -262,20 +267,29 @@ pub async fn delete_space(
                     ),
                 ));
             }
+            // Its registrations upstream are removed by the engine's sweep, with a copy
+            // of the connection taken before the space's secrets go.
+            removals::retire_space(&store, &record, RemovalReason::SpaceDeleted, now)?;
             store.remove_space(&id)?;
             tracing::info!(space = %id, "space removed");
             Ok(())
         })
         .await?;
+    if let Some(engine) = &state.engine {
+        engine.sweep_removals();
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Switches the integration on or off. Off: no user of the space syncs, nothing is
-/// deleted, and activations are refused until it is on again.
+/// Switches the integration on or off. Off: no user of the space syncs, no contact is
+/// deleted, activations are refused until it is on again, and the space's Pipeliner
+/// webhook and its users' Graph subscriptions are removed upstream (in the background,
+/// retried and shown in `GET /api/v1/status` when that fails); switching on again makes
+/// new ones.
 #[utoipa::path(
     tag = "spaces",
     security(("admin_token" = [])),
-    params(("space" = String, Path, description = "The space id")),
+    params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id")),
     request_body = IntegrationSwitch,
     responses(
         (status = 200, body = SpaceView),
@@ -305,12 +319,16 @@ pub async fn set_integration(
                     Ok::<_, ApiError>(())
                 })
                 .map_err(|e| not_found_as_space(e, &id))?;
+            if !enabled {
+                removals::retire_space(&store, &record, RemovalReason::IntegrationOff, now)?;
+            }
             tracing::info!(space = %id, enabled, "integration switched");
             Ok(SpaceView::from(&record))
         })
         .await?;
     if let Some(engine) = &state.engine {
         engine.refresh_space(&refresh).await;
+        engine.sweep_removals();
     }
     Ok(HttpResponse::Ok().json(view))
 }

@@ -21,6 +21,10 @@ pub struct AppState {
     pub engine: Option<crate::engine::Engine>,
     /// The upstream clients of the sync cycle, for connection tests and folder lists.
     pub sync: Option<crate::engine::cycle::SyncCycle>,
+    /// The process's metrics, served at `/metrics` and counting notifications.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// SHA-256 hash of the read-only metrics token, when one is configured.
+    pub metrics_token_hash: Option<[u8; 32]>,
     /// Held by every clone; when the last clone is gone the receiver in [`crate::app`]
     /// learns that no worker holds the store any more, so it can be closed.
     pub held: tokio::sync::mpsc::Sender<()>,

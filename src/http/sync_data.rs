@@ -117,7 +117,7 @@ fn require_user(
 #[utoipa::path(
     tag = "sync",
     security(("admin_token" = [])),
-    params(("space" = String, Path, description = "The space id"), ("user" = String, Path, description = "The user id"), Page),
+    params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id"), ("user" = inline(crate::ids::UserId), Path, description = "The user id"), Page),
     responses(
         (status = 200, body = LinkPage),
         (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
@@ -175,7 +175,7 @@ pub async fn list_links(
 #[utoipa::path(
     tag = "sync",
     security(("admin_token" = [])),
-    params(("space" = String, Path, description = "The space id"), ("user" = String, Path, description = "The user id"), Page),
+    params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id"), ("user" = inline(crate::ids::UserId), Path, description = "The user id"), Page),
     responses(
         (status = 200, body = EventPage),
         (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
@@ -220,7 +220,7 @@ pub async fn list_events(
 #[utoipa::path(
     tag = "sync",
     security(("admin_token" = [])),
-    params(("space" = String, Path, description = "The space id"), ("user" = String, Path, description = "The user id")),
+    params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id"), ("user" = inline(crate::ids::UserId), Path, description = "The user id")),
     responses(
         (status = 200, body = Vec<FolderView>),
         (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
@@ -314,7 +314,7 @@ async fn decide(
 #[utoipa::path(
     tag = "sync",
     security(("admin_token" = [])),
-    params(("space" = String, Path, description = "The space id"), ("user" = String, Path, description = "The user id")),
+    params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id"), ("user" = inline(crate::ids::UserId), Path, description = "The user id")),
     responses(
         (status = 200, body = UserView),
         (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
@@ -335,7 +335,7 @@ pub async fn confirm_deletes(
 #[utoipa::path(
     tag = "sync",
     security(("admin_token" = [])),
-    params(("space" = String, Path, description = "The space id"), ("user" = String, Path, description = "The user id")),
+    params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id"), ("user" = inline(crate::ids::UserId), Path, description = "The user id")),
     responses(
         (status = 200, body = UserView),
         (status = 401, body = ErrorBody, description = "missing or wrong admin token"),

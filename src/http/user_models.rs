@@ -100,8 +100,18 @@ pub struct CredentialsView {
 #[derive(Serialize, ToSchema)]
 pub struct UserView {
     /// The user id.
+    #[schema(
+        pattern = "^[A-Za-z0-9_@-][A-Za-z0-9._@-]{0,127}$",
+        min_length = 1,
+        max_length = 128
+    )]
     pub id: String,
     /// The space id.
+    #[schema(
+        pattern = "^[A-Za-z0-9_@-][A-Za-z0-9._@-]{0,127}$",
+        min_length = 1,
+        max_length = 128
+    )]
     pub space: String,
     /// The mailbox e-mail address.
     pub email: String,

@@ -10,7 +10,9 @@ use super::state::AppState;
 use super::user_models::{ActivateUser, DeactivateQuery, SettingsPatch, SyncFacts, UserView};
 use super::validate;
 use crate::engine::cycle::probe::ProbeTarget;
+use crate::engine::removals;
 use crate::ids::{SpaceId, UserId};
+use crate::store::removals::RemovalReason;
 use crate::store::users::{SyncStatus, UserRecord, UserState};
 use crate::store::Store;
 use actix_web::http::StatusCode;
@@ -98,8 +100,8 @@ async fn transition(
     tag = "users",
     security(("admin_token" = [])),
     params(
-        ("space" = String, Path, description = "The space id"),
-        ("user" = String, Path, description = "The user id: 1–128 characters of [A-Za-z0-9._@-]")
+        ("space" = inline(crate::ids::SpaceId), Path, description = "The space id"),
+        ("user" = inline(crate::ids::UserId), Path, description = "The user id")
     ),
     request_body = ActivateUser,
     responses(
@@ -237,7 +239,7 @@ pub async fn activate_user(
 #[utoipa::path(
     tag = "users",
     security(("admin_token" = [])),
-    params(("space" = String, Path, description = "The space id")),
+    params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id")),
     responses(
         (status = 200, body = Vec<UserView>),
         (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
@@ -276,8 +278,8 @@ pub async fn list_users(
     tag = "users",
     security(("admin_token" = [])),
     params(
-        ("space" = String, Path, description = "The space id"),
-        ("user" = String, Path, description = "The user id")
+        ("space" = inline(crate::ids::SpaceId), Path, description = "The space id"),
+        ("user" = inline(crate::ids::UserId), Path, description = "The user id")
     ),
     responses(
         (status = 200, body = UserView),
@@ -322,8 +324,8 @@ pub async fn get_user(
     tag = "users",
     security(("admin_token" = [])),
     params(
-        ("space" = String, Path, description = "The space id"),
-        ("user" = String, Path, description = "The user id")
+        ("space" = inline(crate::ids::SpaceId), Path, description = "The space id"),
+        ("user" = inline(crate::ids::UserId), Path, description = "The user id")
     ),
     request_body = SettingsPatch,
     responses(
@@ -376,15 +378,17 @@ pub async fn update_settings(
     Ok(HttpResponse::Ok().json(view))
 }
 
-/// Deactivates a user: its sync stops and its stored credentials are dropped. With
-/// `?purge=true` its contact links and journal are dropped too. Contacts in Exchange
-/// and Pipeliner are never touched.
+/// Deactivates a user: its sync stops, its stored credentials are dropped, and its Graph
+/// subscription is removed upstream (in the background: a removal that fails is retried
+/// and shown in `GET /api/v1/status`, never fails this call). With `?purge=true` its
+/// contact links and journal are dropped too. Contacts in Exchange and Pipeliner are
+/// never touched.
 #[utoipa::path(
     tag = "users",
     security(("admin_token" = [])),
     params(
-        ("space" = String, Path, description = "The space id"),
-        ("user" = String, Path, description = "The user id"),
+        ("space" = inline(crate::ids::SpaceId), Path, description = "The space id"),
+        ("user" = inline(crate::ids::UserId), Path, description = "The user id"),
         DeactivateQuery
     ),
     responses(
@@ -414,6 +418,16 @@ pub async fn deactivate_user(
                 u.updated_at = now;
                 Ok::<_, ApiError>(())
             })?;
+            // The user's subscriptions are removed upstream by the engine's sweep; the
+            // space's connection for that is copied now.
+            if let Some(space_record) = store.space(&space)? {
+                let reason = if purge {
+                    RemovalReason::UserPurged
+                } else {
+                    RemovalReason::UserDeactivated
+                };
+                removals::retire_user(&store, &space_record, &record, reason, now)?;
+            }
             if purge {
                 store.purge_sync_state(&space, &user)?;
             } else {
@@ -434,6 +448,7 @@ pub async fn deactivate_user(
         engine
             .refresh_user(&refresh_space, &refresh_user, false)
             .await;
+        engine.sweep_removals();
     }
     Ok(HttpResponse::Ok().json(view))
 }
@@ -443,8 +458,8 @@ pub async fn deactivate_user(
     tag = "users",
     security(("admin_token" = [])),
     params(
-        ("space" = String, Path, description = "The space id"),
-        ("user" = String, Path, description = "The user id")
+        ("space" = inline(crate::ids::SpaceId), Path, description = "The space id"),
+        ("user" = inline(crate::ids::UserId), Path, description = "The user id")
     ),
     responses(
         (status = 200, body = UserView, description = "paused"),
@@ -473,8 +488,8 @@ pub async fn pause_user(
     tag = "users",
     security(("admin_token" = [])),
     params(
-        ("space" = String, Path, description = "The space id"),
-        ("user" = String, Path, description = "The user id")
+        ("space" = inline(crate::ids::SpaceId), Path, description = "The space id"),
+        ("user" = inline(crate::ids::UserId), Path, description = "The user id")
     ),
     responses(
         (status = 200, body = UserView, description = "resumed"),
@@ -510,8 +525,8 @@ pub async fn resume_user(
     tag = "users",
     security(("admin_token" = [])),
     params(
-        ("space" = String, Path, description = "The space id"),
-        ("user" = String, Path, description = "The user id")
+        ("space" = inline(crate::ids::SpaceId), Path, description = "The space id"),
+        ("user" = inline(crate::ids::UserId), Path, description = "The user id")
     ),
     responses(
         (status = 202, body = UserView, description = "sync requested"),

@@ -12,22 +12,51 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
+use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::error::{ApiError, ErrorBody};
 use super::state::AppState;
 use crate::ids::SpaceId;
+use crate::metrics::{Metrics, NotificationOutcome, Source};
 use crate::store::hooks::{client_state_context, signature_context, SubscriptionRecord};
 use crate::store::Store;
 
 /// The header Pipeliner signs deliveries in.
 pub const SIGNATURE_HEADER: &str = "WebHook-Signature";
 
+/// The most one event's envelope in a Pipeliner delivery takes, bytes: the event's name
+/// and time, the Pipeliner space id (at most 512 characters, as registered), and the
+/// webhook as Pipeliner echoes it: ids and stamps, its events, the options exsync
+/// registered (skip key, chunk size, the load-only list) and its URL (exsync's public URL,
+/// `/webhooks/pipeliner/` and a space id of at most 128). That is about 900 bytes with a
+/// short public URL; 4 KiB leaves room for a public URL of 2 KiB and the longest ids.
+pub const MAX_EVENT_ENVELOPE: usize = 4 * 1024;
+
+/// The most one contact of a delivery takes, bytes, loaded with
+/// [`WEBHOOK_LOAD_ONLY`](crate::connectors::pipeliner::webhooks::WEBHOOK_LOAD_ONLY) only:
+/// two UUIDs, two stamps, two 64-bit numbers and a flag with their names are under 300;
+/// 1 KiB leaves room for members Pipeliner adds on its own.
+pub const MAX_LOAD_ONLY_CONTACT: usize = 1024;
+
+/// The body limit of the Pipeliner route: a full chunk
+/// ([`WEBHOOK_CHUNK_SIZE`](crate::connectors::pipeliner::webhooks::WEBHOOK_CHUNK_SIZE),
+/// 100) of events of the largest load-only contacts is 100 × (4 KiB + 1 KiB) = 500 KiB,
+/// doubled for headroom: 1,000 KiB. Without `load-only` a single contact may hold more
+/// than that (Pipeliner bounds no field), which is why exsync registers it.
+pub const MAX_PIPELINER_DELIVERY: usize = 2
+    * crate::connectors::pipeliner::webhooks::WEBHOOK_CHUNK_SIZE
+    * (MAX_EVENT_ENVELOPE + MAX_LOAD_ONLY_CONTACT);
+
 /// Registers the webhook routes.
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(graph_notifications)
         .service(graph_lifecycle)
-        .service(pipeliner_delivery);
+        .service(
+            scope("/webhooks/pipeliner")
+                .app_data(web::PayloadConfig::new(MAX_PIPELINER_DELIVERY))
+                .service(pipeliner_delivery),
+        );
 }
 
 /// Graph's validation handshake parameter.
@@ -55,11 +84,25 @@ struct GraphNotifications {
     value: Vec<GraphNotification>,
 }
 
-fn handshake(validation: &Validation) -> Option<HttpResponse> {
+/// The longest validation token echoed, bytes. Graph's are a sentence of about 120
+/// characters; anything this long is not Graph, and exsync does not reflect it.
+pub const MAX_VALIDATION_TOKEN: usize = 8 * 1024;
+
+fn handshake(validation: &Validation) -> Option<Result<HttpResponse, ApiError>> {
     validation.validation_token.as_ref().map(|token| {
-        HttpResponse::Ok()
+        if token.len() > MAX_VALIDATION_TOKEN {
+            return Err(ApiError::bad_request(
+                "invalid_validation_token",
+                format!(
+                    "the validationToken is {} bytes long; exsync echoes at most \
+                     {MAX_VALIDATION_TOKEN} (Graph's are a short sentence)",
+                    token.len()
+                ),
+            ));
+        }
+        Ok(HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
-            .body(token.clone())
+            .body(token.clone()))
     })
 }
 
@@ -79,17 +122,22 @@ enum LifecycleAction {
     Renew,
 }
 
-/// Checks each notification's clientState, applies lifecycle consequences, and returns
-/// the users to sync.
+/// Checks each notification's clientState, applies lifecycle consequences, counts each
+/// notification's outcome in `metrics`, and returns the users to sync.
 fn accept(
     store: &Store,
     notifications: Vec<GraphNotification>,
     now: chrono::DateTime<chrono::Utc>,
+    metrics: &Metrics,
 ) -> Result<Vec<(SpaceId, crate::ids::UserId)>, crate::store::StoreError> {
     let mut users = Vec::new();
     // A collection usually carries many notifications of one subscription: read and
     // open its record once.
     let mut known: HashMap<String, Option<(SubscriptionRecord, SecretString)>> = HashMap::new();
+    // Dropped notifications are logged once per collection with their count, so a flood
+    // of forged ones costs one log line per request, not one per notification.
+    let mut wrong: Option<(String, usize)> = None;
+    let mut unknown = 0usize;
     for n in notifications {
         let found = match known.entry(n.subscription_id.clone()) {
             Entry::Occupied(entry) => entry.into_mut(),
@@ -106,14 +154,17 @@ fn accept(
             }
         };
         let Some((record, expected)) = found.as_ref() else {
-            tracing::debug!(subscription = %n.subscription_id, "notification for an unknown subscription");
+            metrics.notifications(Source::Graph, NotificationOutcome::UnknownSubscription, 1);
+            unknown += 1;
             continue;
         };
         let presented = n.client_state.as_deref().unwrap_or_default();
         if !same_secret(presented, expected.expose_secret()) {
-            tracing::warn!(subscription = %record.id, "notification with a wrong clientState dropped");
+            metrics.notifications(Source::Graph, NotificationOutcome::WrongSecret, 1);
+            wrong.get_or_insert_with(|| (record.id.clone(), 0)).1 += 1;
             continue;
         }
+        metrics.notifications(Source::Graph, NotificationOutcome::Accepted, 1);
         let action = match n.lifecycle_event.as_deref() {
             Some("subscriptionRemoved") => LifecycleAction::Recreate,
             Some("reauthorizationRequired") => LifecycleAction::Renew,
@@ -135,6 +186,19 @@ fn accept(
             users.push(user);
         }
     }
+    if let Some((first, count)) = wrong {
+        tracing::warn!(
+            count,
+            subscription = %first,
+            "notifications with a wrong clientState dropped"
+        );
+    }
+    if unknown > 0 {
+        tracing::debug!(
+            count = unknown,
+            "notifications for unknown subscriptions dropped"
+        );
+    }
     Ok(users)
 }
 
@@ -143,6 +207,9 @@ async fn take_notifications(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let parsed: GraphNotifications = serde_json::from_slice(&body).map_err(|e| {
+        state
+            .metrics
+            .notifications(Source::Graph, NotificationOutcome::Malformed, 1);
         ApiError::bad_request(
             "malformed_json",
             format!("the notification is not valid JSON: {e}"),
@@ -153,8 +220,11 @@ async fn take_notifications(
     let state = state.into_inner();
     actix_web::rt::spawn(async move {
         let store = state.store.clone();
-        let accepted =
-            actix_web::rt::task::spawn_blocking(move || accept(&store, parsed.value, now)).await;
+        let accepted = actix_web::rt::task::spawn_blocking({
+            let metrics = state.metrics.clone();
+            move || accept(&store, parsed.value, now, &metrics)
+        })
+        .await;
         match accepted {
             Ok(Ok(users)) => {
                 if let Some(engine) = &state.engine {
@@ -180,7 +250,7 @@ async fn take_notifications(
     responses(
         (status = 200, description = "handshake: the validation token echoed as text/plain", body = String, content_type = "text/plain"),
         (status = 202, description = "accepted; notifications whose clientState does not match are dropped"),
-        (status = 400, body = ErrorBody, description = "`malformed_json`")
+        (status = 400, body = ErrorBody, description = "`malformed_json`, or `invalid_validation_token`: a validation token over 8 KiB")
     )
 )]
 #[post("/webhooks/graph")]
@@ -190,7 +260,7 @@ pub async fn graph_notifications(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(answer) = handshake(&validation) {
-        return Ok(answer);
+        return answer;
     }
     take_notifications(state, body).await
 }
@@ -205,7 +275,7 @@ pub async fn graph_notifications(
     responses(
         (status = 200, description = "handshake: the validation token echoed as text/plain", body = String, content_type = "text/plain"),
         (status = 202, description = "accepted"),
-        (status = 400, body = ErrorBody, description = "`malformed_json`")
+        (status = 400, body = ErrorBody, description = "`malformed_json`, or `invalid_validation_token`: a validation token over 8 KiB")
     )
 )]
 #[post("/webhooks/graph/lifecycle")]
@@ -215,7 +285,7 @@ pub async fn graph_lifecycle(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(answer) = handshake(&validation) {
-        return Ok(answer);
+        return answer;
     }
     take_notifications(state, body).await
 }
@@ -236,23 +306,28 @@ pub fn signature_matches(key: &str, body: &[u8], presented_hex: &str) -> bool {
 #[utoipa::path(
     tag = "webhooks",
     security(()),
-    params(("space" = String, Path, description = "The space id")),
+    params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id")),
     request_body(content = String, description = "A JSON array of Pipeliner events", content_type = "application/json"),
     responses(
         (status = 202, description = "accepted"),
         (status = 400, body = ErrorBody, description = "`malformed_json`"),
         (status = 401, body = ErrorBody, description = "`invalid_signature`: the WebHook-Signature header does not match"),
-        (status = 404, body = ErrorBody, description = "`space_not_found`")
+        (status = 404, body = ErrorBody, description = "`space_not_found`"),
+        (status = 413, body = ErrorBody, description = "`payload_too_large`: over 1,000 KiB, more than a chunk of exsync's narrowed events")
     )
 )]
-#[post("/webhooks/pipeliner/{space}")]
+#[post("/{space}")]
 pub async fn pipeliner_delivery(
     state: web::Data<AppState>,
     path: web::Path<String>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let space = SpaceId::parse(&path).map_err(|_| ApiError::space_not_found(&path))?;
+    let count = |outcome| state.metrics.notifications(Source::Pipeliner, outcome, 1);
+    let space = SpaceId::parse(&path).map_err(|_| {
+        count(NotificationOutcome::UnknownSubscription);
+        ApiError::space_not_found(&path)
+    })?;
     let presented = req
         .headers()
         .get(SIGNATURE_HEADER)
@@ -277,8 +352,14 @@ pub async fn pipeliner_delivery(
                 Ok((verified, users))
             }
         })
-        .await?;
+        .await
+        .inspect_err(|e| {
+            if e.code() == "space_not_found" {
+                count(NotificationOutcome::UnknownSubscription);
+            }
+        })?;
     if !verified {
+        count(NotificationOutcome::WrongSecret);
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_signature",
@@ -288,6 +369,7 @@ pub async fn pipeliner_delivery(
     // Checked as a JSON array without building it: each event carries a whole contact,
     // and what it says is read from Pipeliner by the cycle anyway.
     serde_json::from_slice::<Vec<serde::de::IgnoredAny>>(&body).map_err(|e| {
+        count(NotificationOutcome::Malformed);
         ApiError::bad_request(
             "malformed_json",
             format!("the delivery is not a JSON array: {e}"),
@@ -300,12 +382,69 @@ pub async fn pipeliner_delivery(
             }
         });
     }
+    count(NotificationOutcome::Accepted);
     Ok(HttpResponse::Accepted().finish())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The largest event Pipeliner can send exsync's webhook: every id and text at its
+    /// longest, a public URL of 2 KiB, numbers at their widest.
+    pub(crate) fn largest_event() -> serde_json::Value {
+        use crate::connectors::pipeliner::webhooks::{WEBHOOK_CHUNK_SIZE, WEBHOOK_LOAD_ONLY};
+        let skip_key = crate::connectors::pipeliner::PipelinerConfig::new(
+            "https://x",
+            "x",
+            "x",
+            secrecy::SecretString::from("x"),
+        )
+        .skip_key;
+        let uuid = "0f0e0d0c-0b0a-4908-8706-050403020100";
+        let stamp = "2026-12-31T23:59:59.999999";
+        let url = format!(
+            "https://{}/webhooks/pipeliner/{}",
+            "h".repeat(2048 - 8),
+            "s".repeat(crate::ids::MAX_ID_LEN)
+        );
+        serde_json::json!({
+            "webhook": {
+                "id": uuid, "insecure_ssl": false, "is_deleted": false,
+                "is_delete_protected": false,
+                "options": {
+                    "skip_keys": [skip_key],
+                    "chunk_size": WEBHOOK_CHUNK_SIZE,
+                    "entity": { "Contact": { "load-only": WEBHOOK_LOAD_ONLY } },
+                },
+                "url": url, "created": stamp, "modified": stamp,
+                "application_id": uuid, "client_id": uuid, "client": format!(
+                    "https://eu-central.api.pipelinersales.com/api/v100/rest/spaces/{}/entities/Clients/{uuid}",
+                    "p".repeat(512)
+                ),
+                "events": ["Contact.*"], "signature": uuid,
+            },
+            "event": "Contact.DocumentLinked",
+            "event_time": stamp,
+            "team_space_id": "p".repeat(512),
+            "entity": {
+                "id": uuid, "is_deleted": false, "revision": i64::MIN,
+                "created": stamp, "modified": stamp, "owner_id": uuid, "share_mode": i64::MIN,
+            },
+            "related_entity": null,
+        })
+    }
+
+    #[test]
+    fn the_largest_event_fits_the_allowances_the_limit_is_made_of() {
+        let mut event = largest_event();
+        let entity = serde_json::to_vec(&event["entity"]).unwrap().len();
+        event["entity"] = serde_json::Value::Null;
+        let envelope = serde_json::to_vec(&event).unwrap().len();
+        assert!(entity <= MAX_LOAD_ONLY_CONTACT, "entity {entity}");
+        assert!(envelope <= MAX_EVENT_ENVELOPE, "envelope {envelope}");
+        assert_eq!(MAX_PIPELINER_DELIVERY, 1000 * 1024);
+    }
 
     #[test]
     fn signatures_are_hex_hmac_sha256_of_the_body() {
@@ -343,8 +482,11 @@ mod tests {
             client_state: Some(state.into()),
             lifecycle_event: event.map(str::to_owned),
         };
+        let metrics = Metrics::new();
         let wrong_only = vec![note("sub-1", "wrong", None), note("sub-2", "right", None)];
-        assert!(accept(&store, wrong_only, now).unwrap().is_empty());
+        assert!(accept(&store, wrong_only, now, &metrics)
+            .unwrap()
+            .is_empty());
         let users = accept(
             &store,
             vec![
@@ -353,6 +495,7 @@ mod tests {
                 note("sub-1", "right", Some("reauthorizationRequired")),
             ],
             now,
+            &metrics,
         )
         .unwrap();
         assert_eq!(users, vec![(space, user)], "one entry per user");
@@ -361,5 +504,16 @@ mod tests {
             now,
             "the renewal is due at once"
         );
+        let text = metrics.encode(crate::metrics::Format::Prometheus);
+        for (outcome, count) in [
+            ("wrong_secret", 2),
+            ("unknown_subscription", 1),
+            ("accepted", 2),
+        ] {
+            let series = format!(
+                "exsync_notifications_total{{source=\"graph\",outcome=\"{outcome}\"}} {count}\n"
+            );
+            assert!(text.contains(&series), "{series} in\n{text}");
+        }
     }
 }

@@ -107,6 +107,15 @@ pub fn user_item_key(space: &SpaceId, user: &UserId, item: &str) -> Vec<u8> {
     key
 }
 
+/// The key of a space-wide item named by an upstream id (a space's webhook removal): the
+/// space's key, an empty user part, then the item, so it never shares a user's prefix.
+pub fn space_item_key(space: &SpaceId, item: &str) -> Vec<u8> {
+    let mut key = space_key(space);
+    push_part(&mut key, b"");
+    push_part(&mut key, item.as_bytes());
+    key
+}
+
 /// Parses the item part of a [`user_item_key`].
 pub fn parse_user_item_key(key: &[u8]) -> Option<String> {
     let mut rest = key;

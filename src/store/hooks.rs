@@ -75,6 +75,28 @@ impl Store {
         self.subscriptions.remove(id.as_bytes())
     }
 
+    /// The stored subscriptions of a space, or of one of its users; a scan of every
+    /// subscription, for admin removals and the occasional check for orphans.
+    pub fn subscriptions_of(
+        &self,
+        space: &SpaceId,
+        user: Option<&UserId>,
+    ) -> StoreResult<Vec<SubscriptionRecord>> {
+        let mut all = self.all_subscriptions()?;
+        all.retain(|r| &r.space == space && user.is_none_or(|u| &r.user == u));
+        Ok(all)
+    }
+
+    /// Every stored subscription.
+    pub fn all_subscriptions(&self) -> StoreResult<Vec<SubscriptionRecord>> {
+        Ok(self
+            .subscriptions
+            .scan_prefix(&[])?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect())
+    }
+
     /// Stores a space's webhook.
     pub fn put_space_hook(&self, space: &SpaceId, record: &SpaceHookRecord) -> StoreResult<()> {
         self.space_hooks.put(&space_key(space), record)

@@ -3,7 +3,8 @@
 //!
 //! Trees: `spaces_by_id`, `users_by_space_user`, `link_buckets_by_exchange_id` and its
 //! inverse `link_buckets_by_crm_id` (see [`link_buckets`]), `journal_by_user_seq`, `api_tokens_by_hash`, `subscriptions_by_id`,
-//! `space_hooks_by_space`, `sync_state_by_user`, `create_sends_by_user`, and `meta` (schema version, master-key
+//! `space_hooks_by_space`, `sync_state_by_user`, `create_sends_by_user`,
+//! `pending_removals_by_target` (see [`removals`]), and `meta` (schema version, master-key
 //! check). All calls are blocking; async callers run them on a blocking thread.
 
 pub mod codec;
@@ -15,6 +16,7 @@ pub mod journal;
 pub mod link_buckets;
 pub mod links;
 mod migrate;
+pub mod removals;
 pub mod spaces;
 pub mod sync_state;
 pub mod tokens;
@@ -63,6 +65,7 @@ pub struct Store {
     space_hooks: TypedTree<SpaceHookRecord>,
     sync_states: TypedTree<UserSyncState>,
     create_sends: TypedTree<create_sends::CreateSends>,
+    pending_removals: TypedTree<removals::PendingRemoval>,
     /// Spaces are read by every cycle of every user and rarely change.
     space_memo: tree::DecodeMemo<SpaceRecord>,
     /// The summaries of the sync states too large to scan on every status read.
@@ -79,6 +82,43 @@ impl std::fmt::Debug for Store {
 /// Where the sled database lives inside a data directory.
 pub fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join("db")
+}
+
+/// Creates the data directory and its `db/` readable by the owner only (0700): the
+/// database holds sealed secrets, tokens' hashes and every synced contact. `db/` is
+/// exsync's own and is tightened when it exists already; a data directory made beforehand
+/// (by an operator or a service manager) is left as it is, with a warning when others
+/// may read it.
+fn create_private_dirs(data_dir: &Path) -> std::io::Result<()> {
+    let db = database_path(data_dir);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let private = || {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true).mode(0o700);
+            builder
+        };
+        if data_dir.is_dir() {
+            let mode = std::fs::metadata(data_dir)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    data_dir = %data_dir.display(),
+                    mode = format!("{:o}", mode & 0o777),
+                    "the data directory is open to other users; exsync keeps its database in \
+                     db/ (0700), but consider chmod 700 on the data directory"
+                );
+            }
+        } else {
+            private().create(data_dir)?;
+        }
+        private().create(&db)?;
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(&db)
+    }
 }
 
 /// How long opening waits for a previous holder of the database (a process or a store
@@ -132,7 +172,7 @@ impl Store {
     /// Opens (creating on first start) the store in `data_dir`. Secrets are sealed with
     /// `master_key` (base64 of 32 bytes) or, when absent, with the key file in `data_dir`.
     pub fn open(data_dir: &Path, master_key: Option<&SecretString>) -> StoreResult<Self> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+        create_private_dirs(data_dir).map_err(|source| StoreError::Io {
             context: format!("cannot create data directory {}", data_dir.display()),
             source,
         })?;
@@ -153,6 +193,7 @@ impl Store {
             space_hooks: TypedTree::open(&db, "space_hooks_by_space")?,
             sync_states: TypedTree::open(&db, "sync_state_by_user")?,
             create_sends: TypedTree::open(&db, "create_sends_by_user")?,
+            pending_removals: TypedTree::open(&db, "pending_removals_by_target")?,
             space_memo: tree::DecodeMemo::default(),
             large_state_summaries: sync_state::SummaryCache::default(),
             journal_limit: DEFAULT_JOURNAL_LIMIT,
@@ -254,6 +295,30 @@ pub(crate) fn test_store() -> (tempfile::TempDir, Store) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_directory_and_its_database_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let parent = tempfile::tempdir().unwrap();
+        let data_dir = parent.path().join("exsync").join("data");
+        drop(Store::open(&data_dir, None).unwrap());
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data_dir), 0o700, "the data directory");
+        assert_eq!(mode(&database_path(&data_dir)), 0o700, "db/");
+        // A db/ left open by an earlier version is tightened on the next start.
+        std::fs::set_permissions(
+            database_path(&data_dir),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        drop(Store::open(&data_dir, None).unwrap());
+        assert_eq!(
+            mode(&database_path(&data_dir)),
+            0o700,
+            "db/ after a restart"
+        );
+    }
 
     #[test]
     fn reopening_with_another_master_key_fails_clearly() {

@@ -184,4 +184,24 @@ impl Store {
         self.remove_sync_state(space, user)?;
         self.clear_journal(space, user)
     }
+
+    /// The state of every user, reading nothing else of the records (for the metrics,
+    /// read on every scrape).
+    pub fn user_states(&self) -> StoreResult<Vec<UserState>> {
+        #[derive(Deserialize)]
+        struct StateOnly {
+            state: UserState,
+        }
+        self.users
+            .raw()
+            .iter()
+            .values()
+            .map(|value| {
+                let value = value?;
+                let view: StateOnly =
+                    super::codec::decode_view(&value, UserRecord::WHAT, UserRecord::VERSION)?;
+                Ok(view.state)
+            })
+            .collect()
+    }
 }

@@ -278,3 +278,46 @@ async fn the_integration_switch_gates_activation_and_sync_without_losing_anythin
     );
     server.stop().await;
 }
+
+#[actix_web::test]
+async fn space_and_user_ids_starting_with_a_dot_are_refused_naming_the_rule() {
+    let server = TestServer::start().await;
+    for id in [".", "..", ".acme"] {
+        let answer = server
+            .call(Method::POST, "/api/v1/spaces", Some(space_body(id)))
+            .await;
+        assert_error(
+            &answer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        let message = answer.1["message"].as_str().unwrap();
+        assert!(message.contains("must not start with '.'"), "{message}");
+        assert_eq!(answer.1["details"]["field"], "id");
+    }
+    let (status, _) = server
+        .call(Method::POST, "/api/v1/spaces", Some(space_body("acme")))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // `.` and `..` as path segments never reach exsync (clients resolve them); ids
+    // that merely start with a dot do.
+    for user in [".jane", "..jane"] {
+        let answer = server
+            .put(
+                &format!("/api/v1/spaces/acme/users/{user}"),
+                user_body("jane@acme.com", "bidirectional"),
+            )
+            .await;
+        assert_error(
+            &answer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        let message = answer.1["message"].as_str().unwrap();
+        assert!(message.contains("must not start with '.'"), "{message}");
+        assert_eq!(answer.1["details"]["field"], "user");
+    }
+    let (_, spaces) = server.get("/api/v1/spaces").await;
+    assert_eq!(spaces.as_array().map(Vec::len), Some(1), "{spaces}");
+    server.stop().await;
+}

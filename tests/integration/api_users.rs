@@ -373,3 +373,30 @@ async fn on_premises_credentials_are_refused_until_ews_is_supported() {
     );
     server.stop().await;
 }
+
+#[actix_web::test]
+async fn activation_tries_an_upstream_again_when_a_connection_drops() {
+    use exsync::sim::faults::{FaultKind, FaultRule};
+    let server = TestServer::start().await;
+    enabled_space(&server, "acme").await;
+    let drop_once = |route: &str| FaultRule {
+        route: route.into(),
+        kind: FaultKind::DropConnection,
+        rate: 1.0,
+        count: Some(1),
+        skip: 0,
+    };
+    server.world.graph().add_fault(drop_once("folders.list"));
+    server.world.crm().add_fault(drop_once("clients.list"));
+    let (status, user) = server
+        .put(JANE, user_body("jane@acme.com", "bidirectional"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    assert_eq!(user["state"], "activated");
+    let used = |rules: Vec<FaultRule>| rules.iter().all(|r| r.count == Some(0));
+    assert!(
+        used(server.world.graph().faults().rules) && used(server.world.crm().faults().rules),
+        "both connections were dropped once"
+    );
+    server.stop().await;
+}

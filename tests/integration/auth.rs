@@ -44,7 +44,8 @@ async fn every_admin_route_refuses_a_missing_or_wrong_token() {
         "the spec lists the routes: {operations:?}"
     );
     for (method, path, open) in operations {
-        if !path.starts_with("/api/v1") {
+        // `/metrics` takes the admin token too (or the metrics token, see `metrics.rs`).
+        if !path.starts_with("/api/v1") && path != "/metrics" {
             assert!(
                 open,
                 "{method} {path} is outside /api/v1 and must be documented as open"
@@ -148,4 +149,63 @@ async fn probes_spec_and_swagger_ui_are_open() {
     );
     assert!(served["components"]["securitySchemes"]["admin_token"].is_object());
     server.stop().await;
+}
+
+#[actix_web::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let server = TestServer::start().await;
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let response = server
+            .raw(Method::GET, "/api/v1/spaces")
+            .header("authorization", format!("{scheme} {}", server.token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{scheme}");
+    }
+    let basic = server
+        .raw(Method::GET, "/api/v1/spaces")
+        .header("authorization", format!("Basic {}", server.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
+    server.stop().await;
+}
+
+#[test]
+fn serve_refuses_a_short_admin_token_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_exsync"))
+        .arg("serve")
+        .env("EXSYNC_BIND", "127.0.0.1:0")
+        .env("EXSYNC_DATA_DIR", dir.path())
+        .env("EXSYNC_ADMIN_TOKEN", "a")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("exsync starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("exsync served with a one-character admin token");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success());
+    assert!(
+        stderr.contains("admin_token (EXSYNC_ADMIN_TOKEN) must be at least 32 characters"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("db").exists(),
+        "nothing is created before the configuration is accepted"
+    );
 }

@@ -81,3 +81,41 @@ fn every_request_in_the_collections_exists_in_the_spec() {
         "the collections cover the routes ({checked} requests)"
     );
 }
+
+#[test]
+fn every_space_and_user_id_in_the_spec_states_the_id_rule() {
+    let spec = serde_json::to_value(exsync::http::openapi()).unwrap();
+    let rule = |schema: &serde_json::Value, at: &str| {
+        assert_eq!(schema["pattern"], exsync::ids::ID_PATTERN, "{at}");
+        assert_eq!(schema["maxLength"], exsync::ids::MAX_ID_LEN, "{at}");
+    };
+    let mut params = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for param in operation["parameters"].as_array().into_iter().flatten() {
+                if param["in"] == "path"
+                    && ["space", "user"].contains(&param["name"].as_str().unwrap_or_default())
+                {
+                    rule(
+                        &param["schema"],
+                        &format!("{method} {path} {}", param["name"]),
+                    );
+                    params += 1;
+                }
+            }
+        }
+    }
+    assert!(params >= 20, "path parameters checked: {params}");
+    let schemas = &spec["components"]["schemas"];
+    for (schema, field) in [
+        ("CreateSpace", "id"),
+        ("SpaceView", "id"),
+        ("UserView", "id"),
+        ("UserView", "space"),
+    ] {
+        rule(
+            &schemas[schema]["properties"][field],
+            &format!("{schema}.{field}"),
+        );
+    }
+}

@@ -178,6 +178,7 @@ impl Harness {
             pacing,
             arbiters: 2,
             shutdown_grace: Duration::from_secs(10),
+            ..EngineOptions::default()
         };
         let engine = Engine::start(store.clone(), runner, Arc::new(SystemClock), options);
         let events = engine.subscribe();

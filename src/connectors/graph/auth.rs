@@ -63,6 +63,8 @@ impl GraphClient {
             ("client_secret", config.client_secret.expose_secret()),
             ("scope", scope.as_str()),
         ];
+        let metrics = &config.metrics;
+        let route = crate::metrics::Route::GraphToken;
         let fetch = || async {
             let response = self
                 .inner
@@ -72,8 +74,12 @@ impl GraphClient {
                 .timeout(config.timeout)
                 .send()
                 .await
-                .map_err(super::error::transport)?;
+                .map_err(|e| {
+                    metrics.upstream(route, crate::metrics::StatusClass::TransportError);
+                    super::error::transport(e)
+                })?;
             let status = response.status().as_u16();
+            metrics.upstream_status(route, status);
             let retry_after =
                 crate::connectors::retry::parse_retry_after(response.headers().get("retry-after"));
             let text = response.text().await.map_err(super::error::transport)?;

@@ -92,24 +92,27 @@ impl MailboxPacer {
         }
     }
 
-    /// Waits until `cost` requests may be sent to `mailbox`.
-    pub async fn take(&self, mailbox: &str, cost: u32) {
+    /// Waits until `cost` requests may be sent to `mailbox`; how long it waited.
+    pub async fn take(&self, mailbox: &str, cost: u32) -> Duration {
         let key = mailbox.to_ascii_lowercase();
         let mut left = cost;
+        let mut waited = Duration::ZERO;
         while left > 0 {
             let n = left.min(self.burst);
             let Some(cells) = NonZeroU32::new(n) else {
-                return;
+                return waited;
             };
             // Waits on the runtime's own timer rather than governor's, which would run a
             // timer thread of its own for every wait.
             while let Ok(Err(not_until)) = self.limiter.check_key_n(&key, cells) {
                 let wait = not_until.wait_time_from(self.limiter.clock().now());
+                waited += wait;
                 tokio::time::sleep(wait).await;
             }
             // (`Err(InsufficientCapacity)` cannot happen: `n` never exceeds the burst.)
             left -= n;
         }
+        waited
     }
 }
 

@@ -30,7 +30,8 @@ use budget::{MailboxBudget, MailboxPacer};
 pub use error::GraphError;
 
 use crate::clock::SharedClock;
-use crate::connectors::retry::{parse_retry_after, Attempt, RetryPolicy};
+use crate::connectors::retry::{parse_retry_after, Attempt, RetryAdvice, RetryPolicy};
+use crate::metrics::{HookOperation, Metrics, Route, Service, StatusClass, WaitReason};
 
 /// Graph allows this many concurrent requests per app and mailbox.
 pub const MAILBOX_CONCURRENCY: usize = 4;
@@ -56,6 +57,8 @@ pub struct GraphConfig {
     pub retry: RetryPolicy,
     /// The request budget per mailbox the client paces itself under.
     pub budget: MailboxBudget,
+    /// Where requests, 429s and waits are counted.
+    pub metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for GraphConfig {
@@ -87,6 +90,7 @@ impl GraphConfig {
             timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             budget: MailboxBudget::default(),
+            metrics: Arc::default(),
         }
     }
 }
@@ -237,26 +241,49 @@ impl GraphClient {
     {
         let url = self.url(path_or_url);
         let what = format!("{method} {}", strip_query(path_or_url));
-        self.inner
+        let route = Route::graph(path_or_url);
+        let result = self
+            .inner
             .config
             .retry
-            .run(&what, || async {
-                self.send_once(mailbox, cost, method.clone(), &url, body)
-                    .await
-                    .map_err(|e| match (replay, &e) {
-                        (Replay::OnlyIfThrottled, GraphError::Throttled { .. })
-                        | (Replay::Safe, _) => Attempt::Retry(e),
-                        (Replay::OnlyIfThrottled, _) => Attempt::Stop(e),
-                    })
-            })
+            .run_observed(
+                &what,
+                |advice: RetryAdvice, wait| {
+                    let metrics = &self.inner.config.metrics;
+                    metrics.waited(Service::Graph, advice.wait_reason(), wait);
+                },
+                || async {
+                    self.send_once(mailbox, cost, route, method.clone(), &url, body)
+                        .await
+                        .map_err(|e| match (replay, &e) {
+                            (Replay::OnlyIfThrottled, GraphError::Throttled { .. })
+                            | (Replay::Safe, _) => Attempt::Retry(e),
+                            (Replay::OnlyIfThrottled, _) => Attempt::Stop(e),
+                        })
+                },
+            )
             .await
-            .map_err(Attempt::into_inner)
+            .map_err(Attempt::into_inner);
+        if let Some(operation) = route.hook_operation(&method) {
+            // A subscription already gone counts as deleted.
+            let ok = match &result {
+                Ok(_) => true,
+                Err(GraphError::NotFound { .. }) => operation == HookOperation::Delete,
+                Err(_) => false,
+            };
+            self.inner
+                .config
+                .metrics
+                .hook(Service::Graph, operation, ok);
+        }
+        result
     }
 
     async fn send_once<B, T>(
         &self,
         mailbox: &str,
         cost: u32,
+        route: Route,
         method: Method,
         url: &str,
         body: Option<&B>,
@@ -266,7 +293,9 @@ impl GraphClient {
         T: serde::de::DeserializeOwned + Default,
     {
         let token = self.token().await?;
-        self.inner.pacer.take(mailbox, cost).await;
+        let paced = self.inner.pacer.take(mailbox, cost).await;
+        let metrics = &self.inner.config.metrics;
+        metrics.waited(Service::Graph, WaitReason::Paced, paced);
         let limit = self.mailbox_limit(mailbox);
         let _permit = limit
             .acquire_owned()
@@ -288,8 +317,15 @@ impl GraphClient {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(error::transport)?;
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                metrics.upstream(route, StatusClass::TransportError);
+                return Err(error::transport(e));
+            }
+        };
         let status = response.status().as_u16();
+        metrics.upstream_status(route, status);
         let retry_after = parse_retry_after(response.headers().get("retry-after"));
         // Read as bytes: the parser checks the text as it goes, without a pass and a copy
         // of its own first.

@@ -1,5 +1,6 @@
 //! Change-notification subscriptions on a contacts folder: create (Graph runs the
-//! validation handshake against exsync's webhook), renew, reauthorize, delete.
+//! validation handshake against exsync's webhook), renew, reauthorize, delete. Ids go into
+//! a subscription's `resource` as Graph returned them ([`subscription_resource`]).
 
 use chrono::{DateTime, Utc};
 use reqwest::Method;
@@ -20,6 +21,14 @@ pub struct SubscriptionTarget {
     pub client_state: secrecy::SecretString,
 }
 
+/// The `resource` of a subscription to a folder's contacts, with the mailbox and the
+/// folder id exactly as Graph returned them. Graph does not read `resource` as a URL: it
+/// builds its own Outlook URL from it and encodes the ids there, so an id encoded here
+/// (`=` as `%3D`) would be encoded twice and name a folder that does not exist.
+pub fn subscription_resource(mailbox: &str, folder: &str) -> String {
+    format!("/users/{mailbox}/contactFolders/{folder}/contacts")
+}
+
 impl GraphClient {
     /// Subscribes to created, updated and deleted contacts of `folder`.
     pub async fn create_subscription(
@@ -33,7 +42,7 @@ impl GraphClient {
             "changeType": "created,updated,deleted",
             "notificationUrl": target.notification_url,
             "lifecycleNotificationUrl": target.lifecycle_url,
-            "resource": format!("{}/contactFolders/{}/contacts", self.user_path(mailbox), urlencode(folder)),
+            "resource": subscription_resource(mailbox, folder),
             "expirationDateTime": expires.to_rfc3339(),
             "clientState": secrecy::ExposeSecret::expose_secret(&target.client_state),
         });
@@ -84,5 +93,18 @@ impl GraphClient {
             Ok(_) | Err(GraphError::NotFound { .. }) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subscription_resource;
+
+    #[test]
+    fn the_resource_carries_the_ids_as_graph_returned_them() {
+        assert_eq!(
+            subscription_resource("jane+x@acme.com", "AAMkAD+x/y=="),
+            "/users/jane+x@acme.com/contactFolders/AAMkAD+x/y==/contacts"
+        );
     }
 }

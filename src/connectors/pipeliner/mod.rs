@@ -24,7 +24,8 @@ use serde_json::Value;
 
 pub use error::PipelinerError;
 
-use crate::connectors::retry::{parse_retry_after, Attempt, RetryPolicy};
+use crate::connectors::retry::{parse_retry_after, Attempt, RetryAdvice, RetryPolicy};
+use crate::metrics::{HookOperation, Metrics, Route, Service, StatusClass};
 
 /// Pipeliner's largest page.
 pub const MAX_PAGE: u32 = 100;
@@ -48,6 +49,8 @@ pub struct PipelinerConfig {
     pub retry: RetryPolicy,
     /// The fields a contact list asks for (`load-only`); `None` lists every field.
     pub listed_fields: Option<Vec<String>>,
+    /// Where requests, 429s and waits are counted.
+    pub metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for PipelinerConfig {
@@ -76,6 +79,7 @@ impl PipelinerConfig {
             timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             listed_fields: None,
+            metrics: Arc::default(),
         }
     }
 }
@@ -182,11 +186,17 @@ impl PipelinerClient {
     ) -> Result<Envelope<T>, PipelinerError> {
         let url = self.url(path);
         let what = format!("{method} {path}");
-        self.inner
+        let route = Route::pipeliner(path);
+        let metrics = &self.inner.config.metrics;
+        let waited = |advice: RetryAdvice, wait| {
+            metrics.waited(Service::Pipeliner, advice.wait_reason(), wait);
+        };
+        let result = self
+            .inner
             .config
             .retry
-            .run(&what, || async {
-                self.send_once(method.clone(), &url, query, body)
+            .run_observed(&what, waited, || async {
+                self.send_once(route, method.clone(), &url, query, body)
                     .await
                     .map_err(|e| {
                         if replayable || matches!(e, PipelinerError::Throttled { .. }) {
@@ -197,11 +207,22 @@ impl PipelinerClient {
                     })
             })
             .await
-            .map_err(Attempt::into_inner)
+            .map_err(Attempt::into_inner);
+        if let Some(operation) = route.hook_operation(&method) {
+            // A webhook already gone counts as deleted.
+            let ok = match &result {
+                Ok(_) => true,
+                Err(PipelinerError::NotFound { .. }) => operation == HookOperation::Delete,
+                Err(_) => false,
+            };
+            metrics.hook(Service::Pipeliner, operation, ok);
+        }
+        result
     }
 
     async fn send_once<T: DeserializeOwned + Default, B: Serialize + ?Sized + Sync>(
         &self,
+        route: Route,
         method: Method,
         url: &str,
         query: &[(&str, String)],
@@ -222,8 +243,15 @@ impl PipelinerClient {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(error::transport)?;
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                c.metrics.upstream(route, StatusClass::TransportError);
+                return Err(error::transport(e));
+            }
+        };
         let status = response.status().as_u16();
+        c.metrics.upstream_status(route, status);
         let retry_after = parse_retry_after(response.headers().get("retry-after"));
         let server_time = response
             .headers()

@@ -13,7 +13,9 @@ use crate::connectors::graph::{GraphClient, GraphConfig};
 use crate::connectors::pipeliner::{PipelinerClient, PipelinerConfig};
 use crate::engine::runner::CycleError;
 use crate::ids::SpaceId;
-use crate::store::spaces::{space_secret_context, SpaceRecord};
+use crate::store::spaces::{
+    space_secret_context, MicrosoftConnection, PipelinerConnection, SpaceRecord,
+};
 use crate::store::Store;
 use crate::sync::mapping::pipeliner::listed_fields;
 use crate::sync::mapping::Mapping;
@@ -60,6 +62,8 @@ pub struct ClientOptions {
     /// write to Pipeliner: the notification debounce, so the window was fetched after
     /// the write (the cycle starts at least that long after it).
     pub shared_wake_age: std::time::Duration,
+    /// The process's metrics, handed to every client.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The freshness a periodic poll asks of the space's shared Pipeliner window: a tenth of
@@ -85,45 +89,70 @@ impl ClientCache {
                 return Ok(clients.clone());
             }
         }
-        let client_secret = store
-            .open_secret(
-                &space_secret_context(&space.id, "microsoft.client_secret"),
-                &space.microsoft.client_secret,
-            )
-            .map_err(store_failed)?;
-        let api_secret = store
-            .open_secret(
-                &space_secret_context(&space.id, "pipeliner.api_secret"),
-                &space.pipeliner.api_secret,
-            )
-            .map_err(store_failed)?;
-        let mut graph = GraphConfig::new(
-            &space.microsoft.graph_url,
-            &space.microsoft.login_url,
-            &space.microsoft.tenant_id,
-            &space.microsoft.client_id,
-            client_secret,
-        );
-        graph.page_size = options.page_size;
-        graph.timeout = options.timeout;
-        graph.retry = options.retry;
-        graph.budget = options.budget;
-        let mut pipeliner = PipelinerConfig::new(
-            &space.pipeliner.service_url,
-            &space.pipeliner.space_id,
-            &space.pipeliner.api_key,
-            api_secret,
-        );
-        pipeliner.timeout = options.timeout;
-        pipeliner.retry = options.retry;
-        pipeliner.listed_fields = Some(listed_fields(&Mapping {
-            custom: space.custom_mappings.clone(),
-        }));
-        let clients = SpaceClients {
-            graph: GraphClient::new(graph, options.http.clone(), clock.clone()),
-            pipeliner: PipelinerClient::new(pipeliner, options.http.clone()),
-        };
+        let clients = build(
+            store,
+            &space.id,
+            &space.pipeliner,
+            &space.microsoft,
+            &space.custom_mappings,
+            clock,
+            options,
+        )?;
         entries.insert(space.id.clone(), (space.updated_at, clients.clone()));
         Ok(clients)
     }
+}
+
+/// Builds the clients of a space from its connection details; its secrets are opened
+/// here. The cache builds them for cycles, and removals build their own from the copy of
+/// a connection they keep.
+pub(super) fn build(
+    store: &Store,
+    space: &SpaceId,
+    pipeliner: &PipelinerConnection,
+    microsoft: &MicrosoftConnection,
+    custom_mappings: &[crate::sync::CustomMapping],
+    clock: &SharedClock,
+    options: &ClientOptions,
+) -> Result<SpaceClients, CycleError> {
+    let client_secret = store
+        .open_secret(
+            &space_secret_context(space, "microsoft.client_secret"),
+            &microsoft.client_secret,
+        )
+        .map_err(store_failed)?;
+    let api_secret = store
+        .open_secret(
+            &space_secret_context(space, "pipeliner.api_secret"),
+            &pipeliner.api_secret,
+        )
+        .map_err(store_failed)?;
+    let mut graph = GraphConfig::new(
+        &microsoft.graph_url,
+        &microsoft.login_url,
+        &microsoft.tenant_id,
+        &microsoft.client_id,
+        client_secret,
+    );
+    graph.page_size = options.page_size;
+    graph.timeout = options.timeout;
+    graph.retry = options.retry;
+    graph.budget = options.budget;
+    graph.metrics = options.metrics.clone();
+    let mut pipeliner = PipelinerConfig::new(
+        &pipeliner.service_url,
+        &pipeliner.space_id,
+        &pipeliner.api_key,
+        api_secret,
+    );
+    pipeliner.timeout = options.timeout;
+    pipeliner.retry = options.retry;
+    pipeliner.metrics = options.metrics.clone();
+    pipeliner.listed_fields = Some(listed_fields(&Mapping {
+        custom: custom_mappings.to_vec(),
+    }));
+    Ok(SpaceClients {
+        graph: GraphClient::new(graph, options.http.clone(), clock.clone()),
+        pipeliner: PipelinerClient::new(pipeliner, options.http.clone()),
+    })
 }

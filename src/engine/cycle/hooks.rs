@@ -1,14 +1,15 @@
 //! Keeping the upstreams' notifications flowing: one Graph subscription per user folder
-//! (created with a random `clientState` once the user's first sync is done, renewed a day
-//! before it expires, recreated when gone) and one Pipeliner webhook per space (signed with a random UUID). Failures here
+//! (created with a random `clientState` once the user's first sync is done, renewed
+//! [`RENEW_BEFORE`] before it expires (see [`crate::engine::renewal`]), recreated when
+//! gone) and one Pipeliner webhook per space (signed with a random UUID). Failures here
 //! are journaled, not fatal: the periodic tick still syncs.
 
-use chrono::Duration;
 use rand::RngCore;
 use secrecy::SecretString;
 
 use super::{SpaceClients, SyncCycle};
 use crate::connectors::graph::subscriptions::SubscriptionTarget;
+use crate::engine::renewal::{RENEW_BEFORE, SUBSCRIPTION_LIFETIME};
 use crate::engine::runner::HookRecords;
 use crate::store::hooks::{
     client_state_context, signature_context, SpaceHookRecord, SubscriptionRecord,
@@ -16,11 +17,6 @@ use crate::store::hooks::{
 use crate::store::spaces::SpaceRecord;
 use crate::store::sync_state::UserSyncState;
 use crate::store::users::UserRecord;
-
-/// How long a new or renewed subscription lives (Graph allows up to 10,080 minutes).
-const SUBSCRIPTION_LIFETIME: Duration = Duration::minutes(4230);
-/// Renew when less than this is left.
-const RENEW_BEFORE: Duration = Duration::hours(24);
 
 /// Which upstreams will notify exsync of a user's changes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -73,6 +69,7 @@ impl SyncCycle {
                 .ensure_subscription(
                     clients,
                     &public_url,
+                    space,
                     user,
                     folder,
                     state,
@@ -115,10 +112,12 @@ impl SyncCycle {
             .await;
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn ensure_subscription(
         &self,
         clients: &SpaceClients,
         public_url: &str,
+        space: &SpaceRecord,
         user: &UserRecord,
         folder: &str,
         state: &mut UserSyncState,
@@ -126,7 +125,7 @@ impl SyncCycle {
     ) -> Result<(), String> {
         let now = self.clock.now();
         let existing = existing.filter(|r| state.subscription_id.as_ref() == Some(&r.id));
-        if let Some(record) = existing.filter(|r| r.folder_id == folder) {
+        if let Some(record) = existing.as_ref().filter(|r| r.folder_id == folder) {
             if record.expires_at - now > RENEW_BEFORE {
                 return Ok(());
             }
@@ -137,18 +136,15 @@ impl SyncCycle {
                     .renew_subscription(&user.email, &record.id, expires)
                     .await
                 {
-                    let mut record = record;
+                    let mut record = record.clone();
                     record.expires_at = renewed.expiration_date_time;
-                    return self
-                        .on_store(move |st| st.put_subscription(&record))
-                        .await
-                        .map_err(|e| e.message);
+                    return self.store_subscription(clients, space, user, record).await;
                 }
             }
-            let id = record.id.clone();
-            let _ = clients.graph.delete_subscription(&user.email, &id).await;
-            let _ = self.on_store(move |st| st.remove_subscription(&id)).await;
         }
+        // What the new subscription replaces goes first (see `retire`).
+        self.retire_before_subscribing(clients, space, user, existing)
+            .await;
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let client_state = SecretString::from(hex::encode(bytes));
@@ -162,21 +158,20 @@ impl SyncCycle {
             .create_subscription(&user.email, folder, &target, now + SUBSCRIPTION_LIFETIME)
             .await
             .map_err(|e| format!("cannot subscribe to changes in the folder: {e}"))?;
-        let (space, user_id, folder) = (user.space.clone(), user.id.clone(), folder.to_owned());
-        let id = created.id.clone();
-        self.on_store(move |st| {
-            let sealed = st.seal(&client_state_context(&id), &client_state)?;
-            st.put_subscription(&SubscriptionRecord {
-                id,
-                space,
-                user: user_id,
-                folder_id: folder,
-                client_state: sealed,
-                expires_at: created.expiration_date_time,
-            })
-        })
-        .await
-        .map_err(|e| e.message)?;
+        let sealed = self
+            .store
+            .seal(&client_state_context(&created.id), &client_state)
+            .map_err(|e| e.to_string())?;
+        let record = SubscriptionRecord {
+            id: created.id.clone(),
+            space: user.space.clone(),
+            user: user.id.clone(),
+            folder_id: folder.to_owned(),
+            client_state: sealed,
+            expires_at: created.expiration_date_time,
+        };
+        self.store_subscription(clients, space, user, record)
+            .await?;
         state.subscription_id = Some(created.id);
         Ok(())
     }
@@ -205,19 +200,18 @@ impl SyncCycle {
             .create_webhook(&url, &signature)
             .await
             .map_err(|e| format!("cannot register the Pipeliner webhook: {e}"))?;
-        let id = space.id.clone();
-        self.on_store(move |st| {
-            let sealed = st.seal(&signature_context(&id), &SecretString::from(signature))?;
-            st.put_space_hook(
-                &id,
-                &SpaceHookRecord {
-                    webhook_id: hook.id,
-                    url: hook.url,
-                    signature: sealed,
-                },
+        let sealed = self
+            .store
+            .seal(
+                &signature_context(&space.id),
+                &SecretString::from(signature),
             )
-        })
-        .await
-        .map_err(|e| e.message)
+            .map_err(|e| e.to_string())?;
+        let record = SpaceHookRecord {
+            webhook_id: hook.id,
+            url: hook.url,
+            signature: sealed,
+        };
+        self.store_space_hook(clients, space, record).await
     }
 }

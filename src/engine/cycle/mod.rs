@@ -9,9 +9,11 @@ mod errors;
 mod execute;
 mod hooks;
 mod lease;
+mod observe;
 pub mod probe;
 mod pull;
 mod resolve;
+mod retire;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -385,6 +387,14 @@ impl SyncCycle {
         )
         .await;
         let now = self.clock.now();
+        observe::writes(
+            &self.options.metrics,
+            &planned,
+            &input,
+            &done_exchange,
+            &done_crm,
+            now,
+        );
         if !done_crm.refused.is_empty() {
             // The space's rules may have changed: read its required fields afresh.
             self.required_fields
@@ -749,6 +759,7 @@ mod tests {
             shared_poll_age: shared_poll_age(std::time::Duration::from_secs(60)),
             shared_notified_age: shared_poll_age(std::time::Duration::from_secs(1800)),
             shared_wake_age: std::time::Duration::from_millis(200),
+            metrics: Arc::default(),
         };
         let secs =
             |trigger, notified| shared_age(trigger, notified, &options).map(|a| a.as_secs_f64());

@@ -65,6 +65,17 @@ impl GraphControl {
         self.core.state().create_folder(mailbox, name)
     }
 
+    /// Creates a contacts folder with this id, for ids of a shape the simulator does not
+    /// make itself (e.g. with `+`, `/` and `=`); its rendering.
+    pub fn create_folder_with_id(
+        &self,
+        mailbox: &str,
+        id: &str,
+        name: &str,
+    ) -> ControlResult<Value> {
+        self.core.state().create_folder_with_id(mailbox, id, name)
+    }
+
     /// The mailbox's folders.
     pub fn folders(&self, mailbox: &str) -> ControlResult<Vec<Value>> {
         let mut state = self.core.state();

@@ -203,6 +203,18 @@ impl State {
     /// Creates a folder, refusing a duplicate name.
     pub fn create_folder(&mut self, address: &str, name: &str) -> Result<Value, GraphFault> {
         let id = self.fresh_id("AQMkAD", 40);
+        self.create_folder_with_id(address, &id, name)
+    }
+
+    /// Creates a folder with a given id (Graph's are base64 and may hold `+`, `/`, `=`),
+    /// refusing a duplicate name.
+    pub fn create_folder_with_id(
+        &mut self,
+        address: &str,
+        id: &str,
+        name: &str,
+    ) -> Result<Value, GraphFault> {
+        let id = id.to_owned();
         let mailbox = self.mailbox(address)?;
         if mailbox.folders.values().any(|n| n == name) {
             return Err(GraphFault::new(

@@ -112,6 +112,8 @@ impl PipelinerSim {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                // Batches of a hundred long contacts are far over actix's 256 KiB default.
+                .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
                 .configure(api::configure)
                 .configure(control_routes::configure)
         })

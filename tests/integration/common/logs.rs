@@ -35,13 +35,16 @@ impl<'a> MakeWriter<'a> for Capture {
 }
 
 /// Installs the capturing subscriber once for the whole test binary (at debug level, so
-/// more than production writes is checked).
+/// more than production writes is checked), with production's event format.
 pub fn install() {
     INSTALLED.get_or_init(|| {
         let _ = tracing_subscriber::fmt()
             .with_env_filter("debug")
             .with_writer(Capture)
             .with_ansi(false)
+            .event_format(exsync::telemetry::DemoteFrameworkErrors(
+                tracing_subscriber::fmt::format::Format::default(),
+            ))
             .try_init();
     });
 }

@@ -30,6 +30,8 @@ pub struct ServerOptions {
     pub graph_budget_requests: u32,
     /// The budget window, seconds.
     pub graph_budget_window: u64,
+    /// The read-only metrics token (`EXSYNC_METRICS_TOKEN`), when one is set.
+    pub metrics_token: Option<&'static str>,
 }
 
 impl Default for ServerOptions {
@@ -40,6 +42,7 @@ impl Default for ServerOptions {
             public_url: false,
             graph_budget_requests: 10_000,
             graph_budget_window: 600,
+            metrics_token: None,
         }
     }
 }
@@ -61,9 +64,9 @@ pub struct TestServer {
     task: Option<actix_web::rt::task::JoinHandle<Result<(), AppError>>>,
 }
 
-/// A fresh random admin token for one test.
+/// A fresh random admin token for one test, as long as exsync requires (43 characters).
 pub fn random_token() -> String {
-    format!("test-token-{}", rand::random::<u64>())
+    format!("test-token-{:032x}", rand::random::<u128>())
 }
 
 impl TestServer {
@@ -103,8 +106,11 @@ impl TestServer {
             bind: listener.local_addr().expect("address"),
             data_dir: data_dir.path().to_owned(),
             admin_token: Some(SecretString::from(token.clone())),
+            metrics_token: options.metrics_token.map(SecretString::from),
             master_key: None,
             public_url: options.public_url.then(|| base.clone()),
+            tls_cert: None,
+            tls_key: None,
             log: "info".into(),
             log_format: LogFormat::Text,
             workers: Some(1),

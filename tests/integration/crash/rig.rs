@@ -73,7 +73,7 @@ impl CrashRig {
             folder,
             kills: 0,
             dir: tempfile::tempdir().expect("temp dir"),
-            token: format!("crash-token-{}", rand::random::<u64>()),
+            token: format!("crash-token-{:032x}", rand::random::<u128>()),
             base: String::new(),
             process: Process(None),
             client: reqwest::Client::new(),

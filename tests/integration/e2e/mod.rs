@@ -1,6 +1,7 @@
 //! End to end: exsync syncing between the two simulators over real HTTP on loopback.
 
 mod basics;
+mod removal;
 mod resilience;
-mod rig;
+pub mod rig;
 mod rules;

@@ -318,3 +318,56 @@ async fn subscriptions_are_created_renewed_and_removed() {
         .is_err());
     s.running.stop().await;
 }
+
+#[actix_web::test]
+async fn a_subscription_names_a_base64_folder_id_as_graph_returned_it() {
+    let s = sim(15).await;
+    let client = s.client();
+    // Graph's ids are base64: `+`, `/` and `=` are theirs.
+    let folder = "AAMkADk0+ZjQ1/Yz==";
+    s.control
+        .create_folder_with_id(MAILBOX, folder, "Pipeliner (Acme)")
+        .unwrap();
+    assert_eq!(client.get_folder(MAILBOX, folder).await.unwrap().id, folder);
+    let hook = receiver(true);
+    let target = SubscriptionTarget {
+        notification_url: hook.url.clone(),
+        lifecycle_url: hook.url.clone(),
+        client_state: SecretString::from("state".to_owned()),
+    };
+    let expires = chrono::Utc::now() + chrono::Duration::hours(1);
+    client
+        .create_subscription(MAILBOX, folder, &target, expires)
+        .await
+        .expect("the subscription names the folder Graph returned");
+    let subscriptions = s.control.subscriptions();
+    assert_eq!(
+        subscriptions[0]["resource"],
+        format!("/users/{MAILBOX}/contactFolders/{folder}/contacts")
+    );
+
+    // Graph encodes the ids it reads from `resource` itself: an encoded one names
+    // another folder, and the subscription is refused.
+    let (status, body) = s
+        .call(
+            Method::POST,
+            "/subscriptions",
+            Some(json!({
+                "changeType": "created,updated,deleted",
+                "notificationUrl": hook.url,
+                "resource": format!(
+                    "/users/{MAILBOX}/contactFolders/{}/contacts",
+                    exsync::connectors::graph::folders::urlencode(folder)
+                ),
+                "expirationDateTime": expires.to_rfc3339(),
+                "clientState": "state",
+            })),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "ExtensionError", "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("AAMkADk0%252BZjQ1%252FYz%253D%253D")));
+    s.running.stop().await;
+}
