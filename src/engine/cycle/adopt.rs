@@ -4,11 +4,11 @@
 //!
 //! Only creates that may have been sent are looked for: those below the user's mark of
 //! sent creates ([`crate::store::create_sends`]). Exchange records carry their intent in
-//! an extended property: the delta round returns them already marked (a whole
-//! enumeration, as after a cut-off first sync, returns all there are), and after an
-//! incremental round the rest are looked up in bulk (`$batch`), as a change may show in
-//! the delta late. Pipeliner records carry their intent's stamp
-//! in `created` and are paired by [`crate::sync::recover::match_stamped`].
+//! an extended property, which Graph's contact delta never returns (only `$select` is
+//! documented for it, and extended properties cannot be selected): after any delta round,
+//! a whole enumeration of a cut-off first sync included, they are looked up in bulk
+//! (`$batch`) by that property. Pipeliner records carry their intent's stamp in `created`
+//! and are paired by [`crate::sync::recover::match_stamped`].
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -21,7 +21,7 @@ use crate::store::create_sends::CreateSends;
 use crate::sync::mapping::graph::{from_graph, INTENT_PROPERTY};
 use crate::sync::mapping::{Change, Mapping};
 use crate::sync::recover::{match_stamped, maybe_sent, StampedRecord};
-use crate::sync::{LinkSet, Listing, PendingIntent, Side, SideChanges};
+use crate::sync::{LinkSet, PendingIntent, Side, SideChanges};
 
 /// The `created` stamps of the Pipeliner creates that may have been sent.
 pub fn pending_stamps(intents: &[PendingIntent], sends: CreateSends) -> BTreeSet<DateTime<Utc>> {
@@ -32,9 +32,10 @@ pub fn pending_stamps(intents: &[PendingIntent], sends: CreateSends) -> BTreeSet
         .collect()
 }
 
-/// Marks the Exchange records of creates that may have been sent with their intent:
-/// those the delta did not return are looked up by their property, all at once. A lookup
-/// that fails fails the cycle, since a create not found would be sent again.
+/// Marks the Exchange records of creates that may have been sent with their intent,
+/// looked up by their property all at once (the delta round returns records unmarked, so
+/// a listed record is replaced by the marked one found). A lookup that fails fails the
+/// cycle, since a create not found would be sent again.
 pub async fn adopt_exchange(
     graph: &GraphClient,
     mailbox: &str,
@@ -44,11 +45,6 @@ pub async fn adopt_exchange(
     mapping: &Mapping,
     exchange: &mut SideChanges,
 ) -> Result<(), CycleError> {
-    if exchange.listing == Listing::Full {
-        // A whole enumeration of the folder returned every record there is, marked: a
-        // create it did not return does not exist.
-        return Ok(());
-    }
     let returned: HashSet<&str> = exchange
         .upserts
         .iter()

@@ -127,7 +127,10 @@ impl CrashRig {
             .env("EXSYNC_BIND", format!("127.0.0.1:{port}"))
             .env("EXSYNC_DATA_DIR", self.dir.path())
             .env("EXSYNC_ADMIN_TOKEN", &self.token)
-            .env("EXSYNC_LOG", "warn")
+            .env(
+                "EXSYNC_LOG",
+                std::env::var("EXSYNC_SOAK_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .env("EXSYNC_TICK_INTERVAL", "1")
             .stdout(Stdio::null())
             .stderr(log);
@@ -248,6 +251,9 @@ impl CrashRig {
         let events = self
             .try_call(Method::GET, &format!("{USER}/events?limit=500"), None)
             .await;
+        if let Ok((_, events)) = &events {
+            self.dump(events);
+        }
         let lines: Vec<String> = match &events {
             Ok((_, events)) => events["items"]
                 .as_array()
@@ -269,6 +275,28 @@ impl CrashRig {
             self.world.crm().request_counts(),
             self.log_tail()
         )
+    }
+
+    /// With `EXSYNC_SOAK_DUMP` set to a directory: leaves Ann's whole journal, both
+    /// sides' contacts and exsync's log there, for a failure to be read at leisure.
+    fn dump(&self, events: &Value) {
+        let Ok(dir) = std::env::var("EXSYNC_SOAK_DUMP") else {
+            return;
+        };
+        let dir = std::path::Path::new(&dir);
+        let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
+        let written = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(dir.join("events.json"), pretty(events)))
+            .and_then(|()| {
+                std::fs::write(dir.join("exchange.json"), pretty(&json!(self.exchange())))
+            })
+            .and_then(|()| std::fs::write(dir.join("crm.json"), pretty(&json!(self.crm()))))
+            .and_then(|()| {
+                std::fs::copy(self.dir.path().join("exsync.log"), dir.join("exsync.log"))
+            });
+        if let Err(e) = written {
+            eprintln!("could not dump the soak's state to {}: {e}", dir.display());
+        }
     }
 
     /// The last lines exsync logged (warnings and errors) across its runs.

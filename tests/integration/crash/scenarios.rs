@@ -219,6 +219,35 @@ async fn a_cut_off_copy_to_exchange_edited_while_down_is_adopted_with_the_edit()
     rig.stop().await;
 }
 
+/// A first sync cut off after Graph applied its create of Ada's Exchange copy (the delta
+/// of a first sync never shows exsync's mark on it), and a person changing Ada's e-mail
+/// in Pipeliner while exsync is down: the restarted first sync adopts its copy rather
+/// than pairing by e-mail or creating a second one, and the new e-mail crosses.
+#[actix_web::test]
+async fn a_first_sync_cut_off_after_its_exchange_create_adopts_the_copy() {
+    let mut rig = CrashRig::start(206).await;
+    let crm_id = rig.person_creates(Side::Crm, &ada(), TOKEN);
+    let armed = rig.stall_next_write(Side::Exchange, "batch", 0);
+    rig.activate(true).await;
+    let sent = rig.wait_until_stalled(&armed, PATIENCE).await;
+    assert!(sent, "exsync never sent the copy\n{}", rig.explain().await);
+    rig.until("exsync's copy exists", PATIENCE, || {
+        rig.carrying(Side::Exchange, TOKEN).len() == 1
+    })
+    .await;
+    let copy = rig.carrying(Side::Exchange, TOKEN).remove(0);
+    assert_eq!(rig.user().await["sync"]["initial_sync_done"], false);
+    rig.kill();
+    rig.world.graph().clear_faults();
+    let edit = [(Field::Email, "ada@engines.example".to_owned())];
+    rig.person_edits(Side::Crm, &crm_id, &edit);
+    rig.restart().await;
+    let mut expected = ada();
+    expected.set(Field::Email, "ada@engines.example");
+    assert_one_pair(&rig, &expected, &id(&copy), &crm_id).await;
+    rig.stop().await;
+}
+
 /// The whole second Pipeliner stamped on a contact's `created`.
 fn created_second(contact: &Value) -> i64 {
     let created = contact["created"].as_str().expect("created");
