@@ -62,6 +62,7 @@ fn input(links: LinkSet) -> PlanInput {
         mapping: Mapping::default(),
         required_crm_fields: Vec::new(),
         first_sync: false,
+        reconcile: None,
         deletes_confirmed: false,
         own_deletes: Vec::new(),
         now: Utc

@@ -4,7 +4,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::Config;
 
@@ -22,11 +22,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the sync engine and the admin API.
     ///
-    /// Configuration comes from the optional TOML file, overridden by EXSYNC_BIND,
-    /// EXSYNC_DATA_DIR, EXSYNC_ADMIN_TOKEN, EXSYNC_MASTER_KEY, EXSYNC_PUBLIC_URL,
-    /// EXSYNC_TLS_CERT, EXSYNC_TLS_KEY, EXSYNC_LOG, EXSYNC_LOG_FORMAT and EXSYNC_WORKERS.
-    /// Serves HTTPS when EXSYNC_TLS_CERT and EXSYNC_TLS_KEY name PEM files, and reloads
-    /// them on SIGHUP. Stops gracefully on SIGINT or SIGTERM.
+    /// Configuration comes from built-in defaults, then the optional TOML file, then the
+    /// environment variables listed below; later sources win. Serves HTTPS when
+    /// EXSYNC_TLS_CERT and EXSYNC_TLS_KEY name PEM files, and reloads them on SIGHUP.
+    /// Stops gracefully on SIGINT or SIGTERM.
     Serve {
         /// A TOML configuration file.
         #[arg(long, value_name = "FILE")]
@@ -62,9 +61,41 @@ pub enum Command {
     },
 }
 
+/// The command line's definition: the derived one, with `serve --help` listing every
+/// environment variable from [`crate::config::SETTINGS`], the list the loader accepts.
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommand("serve", |serve| serve.after_help(environment_help()))
+}
+
+/// The environment variables `serve` reads, one a line with meaning and default.
+pub fn environment_help() -> String {
+    let settings = crate::config::SETTINGS;
+    let width = settings
+        .iter()
+        .map(|s| s.variable().len())
+        .max()
+        .unwrap_or(0);
+    let mut help = String::from(
+        "Environment variables (a file key is the name without EXSYNC_, in lower case):\n",
+    );
+    for setting in settings {
+        help.push_str(&format!(
+            "  {:width$}  {} [default: {}]\n",
+            setting.variable(),
+            setting.meaning,
+            setting.default
+        ));
+    }
+    help
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
-    match Cli::parse().command {
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match cli.command {
         Command::Serve { config } => serve(config),
         Command::Openapi => {
             print!("{}", crate::http::openapi_json());
@@ -89,7 +120,7 @@ fn log_filter() -> String {
 
 fn demo(bind: SocketAddr, data_dir: Option<PathBuf>, seed: u64) -> ExitCode {
     let log = log_filter();
-    if let Err(e) = crate::telemetry::init(&log, crate::config::LogFormat::Text) {
+    if let Err(e) = crate::demo::quiet::init(&log) {
         return fail(e);
     }
     let options = crate::demo::DemoOptions {
@@ -140,6 +171,28 @@ fn sim(graph_bind: SocketAddr, pipeliner_bind: SocketAddr, seed: u64) -> ExitCod
     }
 }
 
+/// Why exsync cannot listen on `address`, and, when another process has it, how to choose
+/// another: `set` writes the setting for an address (`--bind 127.0.0.1:8081`).
+pub fn bind_failed(
+    address: SocketAddr,
+    error: &std::io::Error,
+    set: &dyn Fn(SocketAddr) -> String,
+) -> String {
+    let mut message = format!("cannot listen on {address}: {error}");
+    if error.kind() == std::io::ErrorKind::AddrInUse {
+        let (mut other, mut any) = (address, address);
+        other.set_port(address.port().checked_add(1).unwrap_or(1024));
+        any.set_port(0);
+        message.push_str(&format!(
+            ". Another program (perhaps another exsync) listens there; choose another \
+             address, e.g. {}, or {} for any free port",
+            set(other),
+            set(any)
+        ));
+    }
+    message
+}
+
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("exsync: {message}");
     ExitCode::FAILURE
@@ -155,7 +208,11 @@ fn serve(file: Option<PathBuf>) -> ExitCode {
     }
     let listener = match TcpListener::bind(config.bind) {
         Ok(listener) => listener,
-        Err(e) => return fail(format!("cannot listen on {}: {e}", config.bind)),
+        Err(e) => {
+            return fail(bind_failed(config.bind, &e, &|a| {
+                format!("EXSYNC_BIND={a}")
+            }))
+        }
     };
     let result =
         actix_web::rt::System::new().block_on(crate::app::run(config, listener, shutdown_signal()));
@@ -188,5 +245,47 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_address_is_named_with_the_setting_to_change() {
+        let address: SocketAddr = "127.0.0.1:8080".parse().expect("address");
+        let taken = std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        let message = bind_failed(address, &taken, &|a| format!("EXSYNC_BIND={a}"));
+        assert!(
+            message.starts_with("cannot listen on 127.0.0.1:8080: "),
+            "{message}"
+        );
+        assert!(
+            message.contains("e.g. EXSYNC_BIND=127.0.0.1:8081"),
+            "{message}"
+        );
+        assert!(
+            message.contains("EXSYNC_BIND=127.0.0.1:0 for any free port"),
+            "{message}"
+        );
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let message = bind_failed(address, &denied, &|a| format!("--bind {a}"));
+        assert!(
+            !message.contains("--bind"),
+            "only a taken address suggests another: {message}"
+        );
+    }
+
+    #[test]
+    fn serve_help_lists_every_setting() {
+        let help = command()
+            .find_subcommand_mut("serve")
+            .expect("serve")
+            .render_help()
+            .to_string();
+        for setting in crate::config::SETTINGS {
+            assert!(help.contains(&setting.variable()), "{help}");
+        }
     }
 }

@@ -12,24 +12,59 @@ use serde::{Deserialize, Serialize};
 
 use crate::connectors::graph::budget::MailboxBudget;
 
-/// The keys a file or the environment may set (env: `EXSYNC_` + upper case).
-pub const KEYS: &[&str] = &[
-    "bind",
-    "data_dir",
-    "admin_token",
-    "metrics_token",
-    "master_key",
-    "public_url",
-    "tls_cert",
-    "tls_key",
-    "log",
-    "log_format",
-    "workers",
-    "tick_interval",
-    "notified_tick_interval",
-    "graph_budget_requests",
-    "graph_budget_window",
+/// One configuration key: its file key (the variable is `EXSYNC_` + upper case), its
+/// default and what it means, in a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    /// The file key, e.g. `bind`.
+    pub key: &'static str,
+    /// The default, as a person would write it, or what happens when unset.
+    pub default: &'static str,
+    /// What it sets, in a line.
+    pub meaning: &'static str,
+}
+
+impl Setting {
+    /// The environment variable, e.g. `EXSYNC_BIND`.
+    pub fn variable(&self) -> String {
+        format!("EXSYNC_{}", self.key.to_ascii_uppercase())
+    }
+}
+
+/// Every key a file or the environment may set: the one list the loader accepts
+/// ([`KEYS`]), `serve --help` shows and the README's table is checked against.
+#[rustfmt::skip]
+pub const SETTINGS: &[Setting] = &[
+    Setting { key: "bind", default: "127.0.0.1:8080", meaning: "address the HTTP server listens on" },
+    Setting { key: "data_dir", default: "./data", meaning: "database and generated master key (mode 0700)" },
+    Setting { key: "admin_token", default: "generated", meaning: "admin bearer token, at least 32 characters; generated and printed once when unset" },
+    Setting { key: "metrics_token", default: "none", meaning: "read-only bearer token for GET /metrics, at least 32 characters" },
+    Setting { key: "master_key", default: "key file", meaning: "base64 of 32 bytes sealing secrets at rest; else master.key in the data dir" },
+    Setting { key: "public_url", default: "none", meaning: "base URL upstreams use to reach exsync's webhooks (https:// for Graph)" },
+    Setting { key: "tls_cert", default: "none", meaning: "PEM certificate chain: serve HTTPS (with EXSYNC_TLS_KEY), reloaded on SIGHUP" },
+    Setting { key: "tls_key", default: "none", meaning: "PEM private key of that certificate" },
+    Setting { key: "log", default: "info", meaning: "log filter, e.g. exsync=debug,info" },
+    Setting { key: "log_format", default: "text", meaning: "text or json (one object per line)" },
+    Setting { key: "workers", default: "cores", meaning: "HTTP worker threads" },
+    Setting { key: "tick_interval", default: "300", meaning: "seconds between each user's safety-net syncs" },
+    Setting { key: "notified_tick_interval", default: "1800", meaning: "the same for users both upstreams notify (at most 43200)" },
+    Setting { key: "graph_budget_requests", default: "10000", meaning: "Graph's request budget per app and mailbox" },
+    Setting { key: "graph_budget_window", default: "600", meaning: "that budget's window, seconds" },
 ];
+
+const KEY_NAMES: [&str; SETTINGS.len()] = {
+    let mut names = [""; SETTINGS.len()];
+    let mut i = 0;
+    while i < SETTINGS.len() {
+        names[i] = SETTINGS[i].key;
+        i += 1;
+    }
+    names
+};
+
+/// The keys a file or the environment may set (env: `EXSYNC_` + upper case), from
+/// [`SETTINGS`].
+pub const KEYS: &[&str] = &KEY_NAMES;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

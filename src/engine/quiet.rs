@@ -117,6 +117,7 @@ mod tests {
                 next_sync_at: Some(at(finished + 60)),
                 ..SyncStatus::default()
             },
+            reconcile_epoch: 0,
         }
     }
 

@@ -56,6 +56,15 @@ impl ApiError {
         self.code
     }
 
+    /// The JSON body answered for this error.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.code.to_owned(),
+            message: self.message.clone(),
+            details: self.details.clone(),
+        }
+    }
+
     /// 422: a value breaks a rule; `field` names it.
     pub fn validation(field: &str, reason: impl std::fmt::Display) -> Self {
         Self::new(
@@ -160,11 +169,7 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header(("WWW-Authenticate", "Bearer"));
         }
-        response.json(ErrorBody {
-            code: self.code.to_owned(),
-            message: self.message.clone(),
-            details: self.details.clone(),
-        })
+        response.json(self.body())
     }
 }
 
@@ -284,14 +289,5 @@ pub fn json_shape<B: actix_web::body::MessageBody + 'static>(
         actix_web::dev::ServiceResponse::new(req, response)
             .map_into_boxed_body()
             .map_into_right_body(),
-    ))
-}
-
-/// Answers unknown routes with a JSON 404.
-pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
-        StatusCode::NOT_FOUND,
-        "route_not_found",
-        format!("there is no route {} {}", req.method(), req.path()),
     ))
 }

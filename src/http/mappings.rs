@@ -57,7 +57,7 @@ pub struct SpaceMappings {
     security(("admin_token" = [])),
     responses(
         (status = 200, body = DefaultMappings),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token")
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`")
     )
 )]
 #[get("/field-mappings")]
@@ -85,7 +85,7 @@ pub async fn default_mappings() -> HttpResponse {
     params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id")),
     responses(
         (status = 200, body = SpaceMappings),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
         (status = 404, body = ErrorBody, description = "`space_not_found`")
     )
 )]
@@ -107,6 +107,11 @@ pub async fn get_space_mappings(
 }
 
 /// Replaces a space's custom-field mappings; its users' next cycles use them.
+///
+/// Each user's next tick (ticks are spread out) reconciles all its contacts under the new
+/// mapping: a value on one side only is copied where the sync type allows, and where
+/// both sides differ the sync type's source side (Pipeliner when bidirectional) keeps
+/// its value. `POST …/sync` runs a user's reconciliation at once.
 #[utoipa::path(
     tag = "mappings",
     security(("admin_token" = [])),
@@ -114,8 +119,8 @@ pub async fn get_space_mappings(
     request_body = SpaceMappings,
     responses(
         (status = 200, body = SpaceMappings),
-        (status = 400, body = ErrorBody, description = "malformed JSON or unknown field"),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
+        (status = 400, body = ErrorBody, description = "`malformed_json` or `unknown_field`"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
         (status = 404, body = ErrorBody, description = "`space_not_found`"),
         (status = 422, body = ErrorBody, description = "`validation_failed`: a mapping names an unknown property, a non-`cf_` field, or a name twice")
     )
@@ -134,7 +139,8 @@ pub async fn put_space_mappings(
     .validate()
     .map_err(|e| ApiError::validation("custom", e))?;
     let now = state.clock.now();
-    let saved = state
+    let space_id = id.clone();
+    let (saved, users) = state
         .blocking(move |store| {
             let space = store
                 .update_space(&id, |s| {
@@ -149,8 +155,15 @@ pub async fn put_space_mappings(
                         e
                     }
                 })?;
-            Ok(space.custom_mappings)
+            let users: Vec<_> = store.users(&id)?.into_iter().map(|u| u.id).collect();
+            Ok((space.custom_mappings, users))
         })
         .await?;
+    if let Some(engine) = &state.engine {
+        // Ends each user's quiet lease without a cycle: the next tick is a full one.
+        for user in &users {
+            engine.refresh_user(&space_id, user, false).await;
+        }
+    }
     Ok(HttpResponse::Ok().json(SpaceMappings { custom: saved }))
 }

@@ -2,9 +2,12 @@
 //! utoipa and registered through utoipa-actix-web so the router and the spec cannot drift,
 //! plus the vendored Swagger UI.
 
+pub mod allowed_methods;
 pub mod auth;
 pub mod durable;
 pub mod error;
+pub mod error_examples;
+pub mod examples;
 pub mod headers;
 pub mod health;
 pub mod mappings;
@@ -60,7 +63,17 @@ where
 
 /// The OpenAPI document, generated from the routes.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    register(App::new().into_utoipa_app()).split_for_parts().1
+    finish(register(App::new().into_utoipa_app()).split_for_parts().1)
+}
+
+/// What is added once every route is in the spec: the answers every operation of a kind
+/// gives (415 for a JSON body), an example for every body and answer, and the closed shape
+/// of `FolderChoice`.
+fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    error_examples::complete(&mut api);
+    examples::complete(&mut api);
+    openapi::close_folder_choice(&mut api);
+    api
 }
 
 /// The OpenAPI document as pretty-printed JSON, as committed in `openapi/openapi.json`.
@@ -94,18 +107,21 @@ pub fn app(
             .app_data(web::PathConfig::default().error_handler(error::path_error)),
     )
     .split_for_parts();
-    app.service(
-        SwaggerUi::new("/swagger-ui/{_:.*}")
-            .url(OPENAPI_PATH, api)
-            .config(
-                utoipa_swagger_ui::Config::default()
-                    .validator_url("none")
-                    .persist_authorization(true),
-            ),
-    )
-    .service(web::redirect("/swagger-ui", SWAGGER_UI_PATH))
-    .default_service(web::to(error::not_found))
-    .wrap(ErrorHandlers::new().default_handler(error::json_shape))
-    .wrap(from_fn(request_log::log_request))
-    .wrap(from_fn(headers::security_headers))
+    let api = finish(api);
+    let allowed = allowed_methods::AllowedMethods::of(&api);
+    app.app_data(web::Data::new(allowed))
+        .service(
+            SwaggerUi::new("/swagger-ui/{_:.*}")
+                .url(OPENAPI_PATH, api)
+                .config(
+                    utoipa_swagger_ui::Config::default()
+                        .validator_url("none")
+                        .persist_authorization(true),
+                ),
+        )
+        .service(web::redirect("/swagger-ui", SWAGGER_UI_PATH))
+        .default_service(web::to(allowed_methods::no_route))
+        .wrap(ErrorHandlers::new().default_handler(error::json_shape))
+        .wrap(from_fn(request_log::log_request))
+        .wrap(from_fn(headers::security_headers))
 }

@@ -2,7 +2,9 @@
 //! Paths are collected from the router itself (see [`super::register`]), so the spec and
 //! the routes cannot drift.
 
+use utoipa::openapi::schema::{AdditionalProperties, Schema};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi};
 
 use super::error::ErrorBody;
@@ -65,5 +67,21 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Says in the spec that each `FolderChoice` variant is an object with its one member and
+/// no other, as the server reads it (the derived schema leaves other members open).
+pub fn close_folder_choice(api: &mut utoipa::openapi::OpenApi) {
+    let Some(components) = api.components.as_mut() else {
+        return;
+    };
+    if let Some(RefOr::T(Schema::OneOf(one_of))) = components.schemas.get_mut("FolderChoice") {
+        for variant in &mut one_of.items {
+            if let RefOr::T(Schema::Object(object)) = variant {
+                object.additional_properties =
+                    Some(Box::new(AdditionalProperties::FreeForm(false)));
+            }
+        }
     }
 }

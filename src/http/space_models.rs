@@ -21,12 +21,13 @@ pub struct PipelinerInput {
     #[schema(example = "https://eu-central.api.pipelinersales.com")]
     pub service_url: String,
     /// Pipeliner's id of the space.
-    #[schema(example = "nl_Acme")]
+    #[schema(example = "nl_Acme", min_length = 1, max_length = 512)]
     pub space_id: String,
     /// The API key (HTTP Basic user name).
+    #[schema(min_length = 1, max_length = 512)]
     pub api_key: String,
     /// The API secret (HTTP Basic password); write-only.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 1)]
     pub api_secret: SecretString,
 }
 
@@ -35,11 +36,13 @@ pub struct PipelinerInput {
 #[serde(deny_unknown_fields)]
 pub struct MicrosoftInput {
     /// The Entra tenant id.
+    #[schema(min_length = 1, max_length = 512)]
     pub tenant_id: String,
     /// The app registration's client id.
+    #[schema(min_length = 1, max_length = 512)]
     pub client_id: String,
     /// The app registration's client secret; write-only.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 1)]
     pub client_secret: SecretString,
     /// The Graph root; defaults to `https://graph.microsoft.com/v1.0`.
     pub graph_url: Option<String>,
@@ -61,7 +64,7 @@ pub struct CreateSpace {
     )]
     pub id: String,
     /// The Pipeliner account's name, used in default folder names.
-    #[schema(example = "Acme Inc")]
+    #[schema(example = "Acme Inc", min_length = 1, max_length = 200)]
     pub name: String,
     /// The Pipeliner side.
     pub pipeliner: PipelinerInput,
@@ -80,7 +83,7 @@ pub struct PipelinerPatch {
     /// New API key.
     pub api_key: Option<String>,
     /// New API secret; write-only.
-    #[schema(value_type = Option<String>, format = Password)]
+    #[schema(value_type = Option<String>, format = Password, min_length = 1)]
     pub api_secret: Option<SecretString>,
 }
 
@@ -93,7 +96,7 @@ pub struct MicrosoftPatch {
     /// New client id.
     pub client_id: Option<String>,
     /// New client secret; write-only.
-    #[schema(value_type = Option<String>, format = Password)]
+    #[schema(value_type = Option<String>, format = Password, min_length = 1)]
     pub client_secret: Option<SecretString>,
     /// New Graph root.
     pub graph_url: Option<String>,
@@ -127,8 +130,10 @@ pub struct PipelinerView {
     /// The service URL.
     pub service_url: String,
     /// Pipeliner's id of the space.
+    #[schema(min_length = 1, max_length = 512)]
     pub space_id: String,
     /// The API key.
+    #[schema(min_length = 1, max_length = 512)]
     pub api_key: String,
     /// Whether an API secret is stored.
     pub api_secret_set: bool,
@@ -138,8 +143,10 @@ pub struct PipelinerView {
 #[derive(Serialize, ToSchema)]
 pub struct MicrosoftView {
     /// The tenant id.
+    #[schema(min_length = 1, max_length = 512)]
     pub tenant_id: String,
     /// The client id.
+    #[schema(min_length = 1, max_length = 512)]
     pub client_id: String,
     /// Whether a client secret is stored.
     pub client_secret_set: bool,
@@ -160,6 +167,7 @@ pub struct SpaceView {
     )]
     pub id: String,
     /// The display name.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Whether the integration is switched on.
     pub integration_enabled: bool,

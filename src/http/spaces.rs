@@ -43,8 +43,8 @@ const MAX_VALUE: usize = 512;
     request_body = CreateSpace,
     responses(
         (status = 201, body = SpaceView, description = "registered"),
-        (status = 400, body = ErrorBody, description = "malformed JSON or unknown field"),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
+        (status = 400, body = ErrorBody, description = "`malformed_json` or `unknown_field`"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
         (status = 409, body = ErrorBody, description = "`space_exists`: the id is taken"),
         (status = 422, body = ErrorBody, description = "`validation_failed`: a field breaks a rule")
     )
@@ -127,7 +127,7 @@ pub async fn create_space(
     security(("admin_token" = [])),
     responses(
         (status = 200, body = Vec<SpaceView>),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token")
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`")
     )
 )]
 #[get("/spaces")]
@@ -151,7 +151,7 @@ pub async fn list_spaces(state: web::Data<AppState>) -> Result<HttpResponse, Api
     params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id")),
     responses(
         (status = 200, body = SpaceView),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
         (status = 404, body = ErrorBody, description = "`space_not_found`")
     )
 )]
@@ -180,8 +180,8 @@ pub async fn get_space(
     request_body = UpdateSpace,
     responses(
         (status = 200, body = SpaceView),
-        (status = 400, body = ErrorBody, description = "malformed JSON or unknown field"),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
+        (status = 400, body = ErrorBody, description = "`malformed_json` or `unknown_field`"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
         (status = 404, body = ErrorBody, description = "`space_not_found`"),
         (status = 422, body = ErrorBody, description = "`validation_failed`")
     )
@@ -236,7 +236,7 @@ pub async fn update_space(
     params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id")),
     responses(
         (status = 204, description = "removed"),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
         (status = 404, body = ErrorBody, description = "`space_not_found`"),
         (status = 409, body = ErrorBody, description = "`space_has_active_users`: deactivate them first")
     )
@@ -293,9 +293,10 @@ pub async fn delete_space(
     request_body = IntegrationSwitch,
     responses(
         (status = 200, body = SpaceView),
-        (status = 400, body = ErrorBody, description = "malformed JSON or unknown field"),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
-        (status = 404, body = ErrorBody, description = "`space_not_found`")
+        (status = 400, body = ErrorBody, description = "`malformed_json` or `unknown_field`"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
+        (status = 404, body = ErrorBody, description = "`space_not_found`"),
+        (status = 422, body = ErrorBody, description = "`validation_failed`: `enabled` is missing or not a boolean")
     )
 )]
 #[put("/spaces/{space}/integration")]

@@ -121,7 +121,7 @@ fn state_name(state: UserState) -> String {
     security(("admin_token" = [])),
     responses(
         (status = 200, body = StatusSummary),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token")
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`")
     )
 )]
 #[get("/status")]

@@ -28,26 +28,37 @@ pub fn routes(cfg: &mut ServiceConfig) {
 
 const MAX_PAGE: usize = 500;
 
-/// Paging of a list.
+/// Paging of the links.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
     /// Continue after this cursor (the `next` of the previous page).
     pub after: Option<String>,
-    /// Items per page, 1–500 (default 100).
+    /// Items per page (default 100).
+    #[param(minimum = 1, maximum = 500, example = 20)]
     pub limit: Option<usize>,
 }
 
-impl Page {
-    fn limit(&self) -> Result<usize, ApiError> {
-        match self.limit {
-            None => Ok(100),
-            Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-            Some(_) => Err(ApiError::validation(
-                "limit",
-                format!("must be between 1 and {MAX_PAGE}"),
-            )),
-        }
+/// Paging of the journal.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventsPage {
+    /// Continue after this event (the `next` of the previous page).
+    #[param(pattern = "^[0-9]{1,19}$")]
+    pub after: Option<String>,
+    /// Items per page (default 100).
+    #[param(minimum = 1, maximum = 500, example = 20)]
+    pub limit: Option<usize>,
+}
+
+fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(100),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::validation(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        )),
     }
 }
 
@@ -120,9 +131,10 @@ fn require_user(
     params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id"), ("user" = inline(crate::ids::UserId), Path, description = "The user id"), Page),
     responses(
         (status = 200, body = LinkPage),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
+        (status = 400, body = ErrorBody, description = "`invalid_query`: an unknown parameter, or a limit that is not a number"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
         (status = 404, body = ErrorBody, description = "`space_not_found` or `user_not_found`"),
-        (status = 422, body = ErrorBody, description = "`validation_failed`: bad limit")
+        (status = 422, body = ErrorBody, description = "`validation_failed`: `limit` out of 1–500")
     )
 )]
 #[get("/spaces/{space}/users/{user}/links")]
@@ -132,7 +144,7 @@ pub async fn list_links(
     page: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
     let (space, user) = parse_ids(&path.0, &path.1)?;
-    let limit = page.limit()?;
+    let limit = page_limit(page.limit)?;
     let after = page.after.clone();
     let answer = state
         .blocking(move |store| {
@@ -175,22 +187,23 @@ pub async fn list_links(
 #[utoipa::path(
     tag = "sync",
     security(("admin_token" = [])),
-    params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id"), ("user" = inline(crate::ids::UserId), Path, description = "The user id"), Page),
+    params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id"), ("user" = inline(crate::ids::UserId), Path, description = "The user id"), EventsPage),
     responses(
         (status = 200, body = EventPage),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
+        (status = 400, body = ErrorBody, description = "`invalid_query`: an unknown parameter, or a value that is not a number"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
         (status = 404, body = ErrorBody, description = "`space_not_found` or `user_not_found`"),
-        (status = 422, body = ErrorBody, description = "`validation_failed`: bad limit or cursor")
+        (status = 422, body = ErrorBody, description = "`validation_failed`: `limit` out of 1–500, or `after` not the `next` of a page")
     )
 )]
 #[get("/spaces/{space}/users/{user}/events")]
 pub async fn list_events(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    page: web::Query<Page>,
+    page: web::Query<EventsPage>,
 ) -> Result<HttpResponse, ApiError> {
     let (space, user) = parse_ids(&path.0, &path.1)?;
-    let limit = page.limit()?;
+    let limit = page_limit(page.limit)?;
     let after = page
         .after
         .as_deref()
@@ -223,9 +236,10 @@ pub async fn list_events(
     params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id"), ("user" = inline(crate::ids::UserId), Path, description = "The user id")),
     responses(
         (status = 200, body = Vec<FolderView>),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
         (status = 404, body = ErrorBody, description = "`space_not_found` or `user_not_found`"),
-        (status = 502, body = ErrorBody, description = "Graph refused or failed; the code says why"),
+        (status = 422, body = ErrorBody, description = "the space's Microsoft settings or the user's mailbox are wrong: `graph_sign_in_failed`, `graph_access_denied` or `mailbox_or_folder_not_found`"),
+        (status = 502, body = ErrorBody, description = "Graph failed or could not be reached: `graph_unreachable`, `graph_throttled` or `graph_failed`"),
         (status = 503, body = ErrorBody, description = "`engine_not_running`")
     )
 )]
@@ -317,7 +331,7 @@ async fn decide(
     params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id"), ("user" = inline(crate::ids::UserId), Path, description = "The user id")),
     responses(
         (status = 200, body = UserView),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
         (status = 404, body = ErrorBody, description = "`space_not_found` or `user_not_found`"),
         (status = 409, body = ErrorBody, description = "`nothing_to_confirm`")
     )
@@ -338,7 +352,7 @@ pub async fn confirm_deletes(
     params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id"), ("user" = inline(crate::ids::UserId), Path, description = "The user id")),
     responses(
         (status = 200, body = UserView),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
         (status = 404, body = ErrorBody, description = "`space_not_found` or `user_not_found`"),
         (status = 409, body = ErrorBody, description = "`nothing_to_confirm`")
     )

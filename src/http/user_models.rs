@@ -14,7 +14,7 @@ use crate::sync::user_settings::{FolderChoice, UserSettings};
 #[serde(deny_unknown_fields)]
 pub struct CredentialsInput {
     /// The mailbox password; write-only.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 1)]
     pub password: SecretString,
     /// The EWS endpoint, e.g. `https://mail.example.com/EWS/Exchange.asmx`.
     pub ews_url: Option<String>,
@@ -153,6 +153,75 @@ pub struct SyncFacts {
     pub pending_creates: usize,
     /// Records kept on one side that will never be paired or recreated again.
     pub tombstones: usize,
+    /// A reconciliation after a settings change, while it is due or running; `null`
+    /// otherwise. Its creates count in `pending_creates` as a first sync's do.
+    pub reconciliation: Option<ReconciliationFacts>,
+}
+
+/// A reconciliation after a change of scope or mapping: both sides are read in full and
+/// planned under the new settings once, then the sync continues incrementally.
+#[derive(Serialize, ToSchema, Debug, Clone, PartialEq, Eq)]
+pub struct ReconciliationFacts {
+    /// What changed since the contacts were last planned in full.
+    pub changed: Vec<crate::sync::ScopeChange>,
+    /// How far it is.
+    pub stage: ReconciliationStage,
+}
+
+/// How far a reconciliation is.
+#[derive(Serialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReconciliationStage {
+    /// Waiting for the user's next cycle (which a settings change starts at once).
+    Waiting,
+    /// A cycle is reading both sides and writing what the new settings ask for.
+    Running,
+    /// It stopped before writing: it would delete more than the mass-delete threshold
+    /// allows; an admin confirms or rejects the deletes.
+    NeedsConfirmation,
+}
+
+impl ReconciliationFacts {
+    /// The status sentence with the reconciliation said first, for a user that syncs.
+    pub fn summary(&self, status: &str) -> String {
+        let changed: Vec<&str> = self.changed.iter().map(|c| c.label()).collect();
+        let what = match self.stage {
+            ReconciliationStage::Waiting => "waits for the next sync",
+            ReconciliationStage::Running => "is running",
+            ReconciliationStage::NeedsConfirmation => return status.to_owned(),
+        };
+        format!(
+            "A reconciliation of all contacts after a change of {} {what}. {status}",
+            changed.join(", ")
+        )
+    }
+
+    /// The reconciliation `user`'s next cycle runs, given the scope its contacts were
+    /// last planned under, or `None`.
+    pub fn of(
+        user: &UserRecord,
+        mapping: &crate::sync::Mapping,
+        planned: Option<&crate::sync::PlannedScope>,
+        first_sync_done: bool,
+    ) -> Option<Self> {
+        let pending = crate::sync::PlannedScope::of(&user.settings, mapping, user.reconcile_epoch)
+            .pending_after(planned, first_sync_done)?;
+        let status = &user.status;
+        let running = status
+            .last_sync_started_at
+            .is_some_and(|started| status.last_sync_finished_at.is_none_or(|end| end < started));
+        let stage = if user.state == UserState::NeedsConfirmation {
+            ReconciliationStage::NeedsConfirmation
+        } else if running {
+            ReconciliationStage::Running
+        } else {
+            ReconciliationStage::Waiting
+        };
+        Some(Self {
+            changed: pending.changes,
+            stage,
+        })
+    }
 }
 
 impl UserView {

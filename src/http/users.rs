@@ -7,7 +7,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::error::{ApiError, ErrorBody};
 use super::spaces::path_space;
 use super::state::AppState;
-use super::user_models::{ActivateUser, DeactivateQuery, SettingsPatch, SyncFacts, UserView};
+use super::user_models::{
+    ActivateUser, DeactivateQuery, ReconciliationFacts, SettingsPatch, SyncFacts, UserView,
+};
 use super::validate;
 use crate::engine::cycle::probe::ProbeTarget;
 use crate::engine::removals;
@@ -107,11 +109,12 @@ async fn transition(
     responses(
         (status = 201, body = UserView, description = "activated"),
         (status = 200, body = UserView, description = "reconfigured"),
-        (status = 400, body = ErrorBody, description = "malformed JSON or unknown field"),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
+        (status = 400, body = ErrorBody, description = "`malformed_json` or `unknown_field`"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
         (status = 404, body = ErrorBody, description = "`space_not_found`"),
         (status = 409, body = ErrorBody, description = "`integration_disabled`"),
-        (status = 422, body = ErrorBody, description = "`validation_failed`: a field breaks a rule")
+        (status = 422, body = ErrorBody, description = "`validation_failed`: a field breaks a rule; `ews_not_supported`; or the connection test failed: `graph_sign_in_failed`, `graph_access_denied`, `mailbox_or_folder_not_found`, `pipeliner_credentials_rejected`, `pipeliner_space_not_found`, `pipeliner_user_not_found`"),
+        (status = 502, body = ErrorBody, description = "the connection test could not reach an upstream: `graph_unreachable`, `pipeliner_unreachable`, `graph_throttled`, `graph_failed`, `pipeliner_failed`")
     )
 )]
 #[put("/spaces/{space}/users/{user}")]
@@ -183,6 +186,8 @@ pub async fn activate_user(
             }
             let existing = store.user(&space, &user)?;
             let created = existing.is_none();
+            // Every activation of an existing user re-reads all its contacts once.
+            let reconcile_epoch = existing.as_ref().map_or(0, |old| old.reconcile_epoch + 1);
             let (state_now, activated_at, status) = match existing {
                 None => (UserState::Activated, now, SyncStatus::default()),
                 Some(old) => match old.state {
@@ -207,6 +212,7 @@ pub async fn activate_user(
                 activated_at,
                 updated_at: now,
                 status,
+                reconcile_epoch,
             };
             store.put_user(&record)?;
             let kind = if created { "activated" } else { "reconfigured" };
@@ -242,7 +248,7 @@ pub async fn activate_user(
     params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id")),
     responses(
         (status = 200, body = Vec<UserView>),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
         (status = 404, body = ErrorBody, description = "`space_not_found`")
     )
 )]
@@ -283,7 +289,7 @@ pub async fn list_users(
     ),
     responses(
         (status = 200, body = UserView),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
         (status = 404, body = ErrorBody, description = "`space_not_found` or `user_not_found`")
     )
 )]
@@ -304,7 +310,23 @@ pub async fn get_user(
                 Some(id) => store.subscription(id)?,
                 None => None,
             };
+            let mapping = crate::sync::Mapping {
+                custom: store
+                    .space(&space)?
+                    .map(|s| s.custom_mappings)
+                    .unwrap_or_default(),
+            };
+            let reconciliation = ReconciliationFacts::of(
+                &record,
+                &mapping,
+                sync_state.planned_scope.as_ref(),
+                sync_state.first_sync_done,
+            );
             let mut view = UserView::new(&record, enabled);
+            let syncs = matches!(record.state, UserState::Activated | UserState::Error);
+            if let Some(r) = reconciliation.as_ref().filter(|_| syncs) {
+                view.summary = r.summary(&view.summary);
+            }
             view.sync = Some(SyncFacts {
                 folder_id: sync_state.folder_id,
                 pipeliner_owner_id: sync_state.owner_id,
@@ -312,6 +334,7 @@ pub async fn get_user(
                 subscription_expires_at: subscription.map(|s| s.expires_at),
                 pending_creates: sync_state.intents,
                 tombstones: sync_state.tombstones,
+                reconciliation,
             });
             Ok(view)
         })
@@ -330,8 +353,8 @@ pub async fn get_user(
     request_body = SettingsPatch,
     responses(
         (status = 200, body = UserView),
-        (status = 400, body = ErrorBody, description = "malformed JSON or unknown field"),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
+        (status = 400, body = ErrorBody, description = "`malformed_json` or `unknown_field`"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
         (status = 404, body = ErrorBody, description = "`space_not_found` or `user_not_found`"),
         (status = 422, body = ErrorBody, description = "`validation_failed`")
     )
@@ -394,7 +417,7 @@ pub async fn update_settings(
     responses(
         (status = 200, body = UserView, description = "deactivated"),
         (status = 400, body = ErrorBody, description = "`invalid_query`"),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
         (status = 404, body = ErrorBody, description = "`space_not_found` or `user_not_found`")
     )
 )]
@@ -463,7 +486,7 @@ pub async fn deactivate_user(
     ),
     responses(
         (status = 200, body = UserView, description = "paused"),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
         (status = 404, body = ErrorBody, description = "`space_not_found` or `user_not_found`"),
         (status = 409, body = ErrorBody, description = "`user_deactivated`")
     )
@@ -493,7 +516,7 @@ pub async fn pause_user(
     ),
     responses(
         (status = 200, body = UserView, description = "resumed"),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
         (status = 404, body = ErrorBody, description = "`space_not_found` or `user_not_found`"),
         (status = 409, body = ErrorBody, description = "`user_deactivated` or `confirmation_required`")
     )
@@ -530,7 +553,7 @@ pub async fn resume_user(
     ),
     responses(
         (status = 202, body = UserView, description = "sync requested"),
-        (status = 401, body = ErrorBody, description = "missing or wrong admin token"),
+        (status = 401, body = ErrorBody, description = "`missing_token` or `invalid_token`"),
         (status = 404, body = ErrorBody, description = "`space_not_found` or `user_not_found`"),
         (status = 409, body = ErrorBody, description = "`integration_disabled`, `user_paused` or `user_deactivated`")
     )

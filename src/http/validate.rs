@@ -2,13 +2,14 @@
 
 use super::error::ApiError;
 
-/// A non-blank string of at most `max` characters, trimmed.
+/// A non-blank string of at most `max` characters (as sent), trimmed.
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(ApiError::validation(field, "must not be empty"));
     }
-    if trimmed.chars().count() > max {
+    // Counted as sent, as the spec's maxLength counts.
+    if value.chars().count() > max {
         return Err(ApiError::validation(
             field,
             format!("must be at most {max} characters"),
@@ -36,7 +37,7 @@ pub fn url(field: &str, value: &str) -> Result<String, ApiError> {
 /// An e-mail address of the usual `local@domain` shape.
 pub fn email(field: &str, value: &str) -> Result<String, ApiError> {
     let value = value.trim();
-    let valid = value.len() <= 254
+    let valid = value.chars().count() <= 254
         && !value.chars().any(char::is_whitespace)
         && value.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()

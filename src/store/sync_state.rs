@@ -1,6 +1,7 @@
 //! What a user's sync remembers between cycles besides its links: the resolved folder and
 //! Pipeliner owner, both cursors, the subscription, and the planner's bookkeeping
-//! (tombstones, pending create intents, remembered refusals).
+//! (tombstones, pending create intents, remembered refusals), and the settings its contacts
+//! were last planned under in full.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,7 @@ use super::codec::{decode, decode_view, encode, user_key, Versioned};
 use super::error::StoreResult;
 use super::Store;
 use crate::ids::{SpaceId, UserId};
-use crate::sync::{OwnDelete, PendingIntent, Refusal, Tombstone};
+use crate::sync::{OwnDelete, PendingIntent, PlannedScope, Refusal, Tombstone};
 
 /// A user's cursors and bookkeeping.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -49,6 +50,12 @@ pub struct UserSyncState {
     /// planned after it.
     #[serde(default)]
     pub next_create_seq: u64,
+    /// The settings the user's contacts were last planned under in full (a first sync or
+    /// a reconciliation); a cycle whose settings give another scope is a reconciliation
+    /// ([`crate::sync::scope`]). `None` before the first sync, and in states stored before
+    /// reconciliations existed, which take the current scope without one.
+    #[serde(default)]
+    pub planned_scope: Option<PlannedScope>,
 }
 
 /// How long the periodic ticks of a user whose folder has a live Graph subscription
@@ -82,6 +89,7 @@ impl UserSyncState {
             deletes_confirmed: self.deletes_confirmed,
             exchange_polled_at: self.exchange_polled_at,
             next_create_seq: self.next_create_seq,
+            planned_scope: self.planned_scope.clone(),
         }
     }
 }
@@ -113,6 +121,9 @@ pub struct SyncStateSummary {
     /// How many creates are pending.
     #[serde(default, deserialize_with = "count_items")]
     pub intents: usize,
+    /// The settings the contacts were last planned under in full.
+    #[serde(default)]
+    pub planned_scope: Option<PlannedScope>,
 }
 
 /// The summaries of the sync states stored in more than [`SUMMARIZED_FROM_BYTES`], by
@@ -134,6 +145,7 @@ impl SyncStateSummary {
             subscription_id: state.subscription_id.clone(),
             tombstones: state.tombstones.len(),
             intents: state.intents.len(),
+            planned_scope: state.planned_scope.clone(),
         }
     }
 }

@@ -118,6 +118,10 @@ pub struct UserRecord {
     pub updated_at: DateTime<Utc>,
     /// What the sync has done.
     pub status: SyncStatus,
+    /// How many times the user was activated again (`PUT` of an existing user): each time
+    /// asks for a reconciliation of all its contacts ([`crate::sync::scope`]).
+    #[serde(default)]
+    pub reconcile_epoch: u64,
 }
 
 impl Versioned for UserRecord {

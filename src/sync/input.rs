@@ -351,6 +351,10 @@ pub struct PlanInput {
     pub required_crm_fields: Vec<String>,
     /// True on the user's first sync: pair by e-mail before creating, never delete.
     pub first_sync: bool,
+    /// Set when the settings that decide the scope or the mapping changed since the last
+    /// plan and both sides were read in full: pair unlinked records by e-mail before
+    /// creating, as a first sync does, and plan the new mappings' fields as never synced.
+    pub reconcile: Option<super::scope::Reconciliation>,
     /// True when an admin confirmed this cycle's mass delete.
     pub deletes_confirmed: bool,
     /// Deletes exsync sent whose pairs are still stored (their commit may be missing).

@@ -11,6 +11,8 @@
 //! - [`user_settings`]: the stored per-user settings the admin API sets, and their rules.
 //! - [`input`] / [`output`]: the typed input and result of [`plan()`].
 //! - [`recover`]: pairing Pipeliner records with creates cut off before their commit.
+//! - [`scope`]: the settings contacts were planned under, and the reconciliation a change
+//!   of them asks for.
 //!
 //! # What the engine owes the planner
 //!
@@ -29,6 +31,10 @@
 //! - **Fetches.** Records listed in [`Plan::fetch_full`] are fetched whole and planned again.
 //! - **Stop.** When [`Plan::stop`] is set, write nothing; plan again with
 //!   [`PlanInput::deletes_confirmed`] once an admin confirms.
+//! - **Reconciliation.** When the scope the settings give differs from the one the
+//!   contacts were last planned under ([`scope::PlannedScope::pending_after`]), list both
+//!   sides in full, set [`PlanInput::reconcile`], and store the new scope only when the
+//!   cycle commits (with its cursors).
 
 pub mod contact;
 pub mod input;
@@ -37,6 +43,7 @@ pub mod normalize;
 pub mod output;
 mod plan;
 pub mod recover;
+pub mod scope;
 pub mod settings;
 pub mod snapshot;
 pub mod user_settings;
@@ -55,5 +62,6 @@ pub use output::{
     RecordError, RecordId,
 };
 pub use plan::plan;
+pub use scope::{PlannedScope, Reconciliation, ScopeChange};
 pub use settings::{Access, ConflictPolicy, Settings, SyncPreference, SyncType, Thresholds};
 pub use snapshot::Snapshot;

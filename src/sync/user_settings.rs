@@ -18,12 +18,33 @@ pub struct NewFolder {
 
 /// Which Exchange contacts folder syncs.
 #[derive(Serialize, Deserialize, ToSchema, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "FolderChoiceInput")]
 pub enum FolderChoice {
     /// An existing contacts folder, by id.
     Existing(String),
     /// A folder exsync creates (or finds by name) on first sync.
     Create(NewFolder),
+}
+
+/// [`FolderChoice`] as read: an object with one of its two members, so that another
+/// member is refused as an unknown field, by name, rather than as broken JSON.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FolderChoiceInput {
+    existing: Option<String>,
+    create: Option<NewFolder>,
+}
+
+impl TryFrom<FolderChoiceInput> for FolderChoice {
+    type Error = &'static str;
+
+    fn try_from(input: FolderChoiceInput) -> Result<Self, Self::Error> {
+        match (input.existing, input.create) {
+            (Some(id), None) => Ok(Self::Existing(id)),
+            (None, Some(folder)) => Ok(Self::Create(folder)),
+            _ => Err("folder needs exactly one of `existing` (a folder id) or `create`"),
+        }
+    }
 }
 
 /// The longest folder name Exchange accepts.
@@ -141,5 +162,19 @@ mod tests {
             r#"{"sync_type":"exchange_to_crm","delete_protection":true,"folder":{"create":{"nam":"x"}}}"#
         )
         .is_err());
+        let other = serde_json::from_str::<FolderChoice>(r#"{"existing":"x","other":1}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(other.starts_with("unknown field `other`"), "{other}");
+        for both_or_none in [r#"{"existing":"x","create":{}}"#, "{}"] {
+            let err = serde_json::from_str::<FolderChoice>(both_or_none).unwrap_err();
+            assert!(err.is_data(), "{err}");
+        }
+        assert_eq!(
+            serde_json::from_value::<FolderChoice>(serde_json::to_value(&s.folder).unwrap())
+                .unwrap(),
+            s.folder,
+            "what is stored reads back"
+        );
     }
 }

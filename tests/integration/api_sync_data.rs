@@ -37,6 +37,7 @@ fn seed_user(store: &Store, state: UserState, links: usize, events: usize) {
             activated_at: now,
             updated_at: now,
             status: SyncStatus::default(),
+            reconcile_epoch: 0,
         })
         .unwrap();
     for i in 0..links {

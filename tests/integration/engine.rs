@@ -123,6 +123,7 @@ fn user(store: &Store, space: &SpaceId, id: &str, state: UserState) -> UserId {
             activated_at: now,
             updated_at: now,
             status: SyncStatus::default(),
+            reconcile_epoch: 0,
         })
         .unwrap();
     id

@@ -1,6 +1,13 @@
 //! The real sync cycle, one user at a time: resolve the user's Pipeliner owner and
 //! Exchange folder, keep the webhooks in place, pull both sides, `plan()`, execute the
 //! writes in batches, commit each pair's result, and only then advance the cursors.
+//!
+//! A cycle whose settings give another scope than the one the contacts were last planned
+//! under ([`crate::sync::scope`]: sync type, preference, folder, custom mappings, a new
+//! activation) is a reconciliation: it reads both sides in full, as a first sync does,
+//! plans with [`PlanInput::reconcile`] set, and commits the new scope with its cursors,
+//! so the next cycle is incremental again. The scope committed is the one the cycle
+//! loaded, so a settings change during the cycle makes the next one reconcile.
 
 mod adopt;
 mod clients;
@@ -35,8 +42,8 @@ use crate::sync::mapping::graph::from_graph;
 use crate::sync::mapping::pipeliner::from_listed;
 use crate::sync::mapping::{Change, Mapping};
 use crate::sync::{
-    plan, Action, IntentId, LinkSet, OwnDelete, PendingIntent, PlanInput, Settings, Side,
-    SideChanges, SyncPreference, Thresholds,
+    plan, Action, IntentId, LinkSet, OwnDelete, PendingIntent, PlanInput, PlannedScope, Settings,
+    Side, SideChanges, SyncPreference, Thresholds,
 };
 
 /// Pipeliner fields exsync fills on every create whatever the mapping says.
@@ -164,17 +171,32 @@ impl SyncCycle {
         let (space_id, user_id) = (space.id.clone(), user.id.clone());
         let mailbox = user.email.clone();
         let owner = resolve::owner(&clients.pipeliner, &user, &mut state).await?;
-        let folder =
-            resolve::folder(&clients.graph, &space, &user, &mut state, &self.store).await?;
+        let mapping = Mapping {
+            custom: space.custom_mappings.clone(),
+        };
+        // The scope the settings give now, and whether it differs from the one the
+        // contacts were last planned under.
+        let scope = PlannedScope::of(&user.settings, &mapping, user.reconcile_epoch);
+        let folder_changed = state
+            .planned_scope
+            .as_ref()
+            .is_some_and(|before| before.folder != scope.folder);
+        let folder = resolve::folder(
+            &clients.graph,
+            &space,
+            &user,
+            &mut state,
+            &self.store,
+            folder_changed,
+        )
+        .await?;
+        let reconcile = scope.pending_after(state.planned_scope.as_ref(), state.first_sync_done);
         let renewal_due = hooks::renewal_due(&hook_records, &state);
         // A first sync subscribes to the folder's changes only once it is done.
         let first_sync = !state.first_sync_done;
         let notified = self
             .ensure_hooks(&clients, &space, &user, &folder, &mut state, hook_records)
             .await;
-        let mapping = Mapping {
-            custom: space.custom_mappings.clone(),
-        };
         let required = self.required_fields(&space, &clients).await?;
         // Creates of a cycle cut off before its commit that may have been sent.
         let sends = if state.intents.is_empty() {
@@ -189,15 +211,21 @@ impl SyncCycle {
         // to have told of every Exchange change until the safety net says to look anyway;
         // a restarted actor's first cycle always looks.
         let trust_subscription = matches!(trigger, Trigger::Tick | Trigger::PeerWrote)
+            && reconcile.is_none()
             && notified.exchange
             && state.first_sync_done
             && state.delta_link.is_some()
             && state
                 .exchange_polled_at
                 .is_some_and(|at| pulled_at - at < EXCHANGE_SAFETY_NET);
+        // A reconciliation reads both sides in full, as a first sync does.
+        let (delta_link, crm_watermark) = match reconcile {
+            Some(_) => (None, None),
+            None => (state.delta_link.as_deref(), state.crm_watermark),
+        };
         let (exchange, crm) = join(
             async {
-                match (trust_subscription, state.delta_link.as_deref()) {
+                match (trust_subscription, delta_link) {
                     (true, Some(link)) => Ok(pull::ExchangePull::unchanged(link)),
                     (_, link) => {
                         pull::pull_exchange(&clients.graph, &mailbox, &folder, link, &mapping).await
@@ -207,7 +235,7 @@ impl SyncCycle {
             pull::pull_crm(
                 &clients.pipeliner,
                 &owner,
-                state.crm_watermark,
+                crm_watermark,
                 &mapping,
                 shared_age(trigger, notified.both(), &self.options).map(|age| (pulled_at, age)),
                 &stamps,
@@ -230,6 +258,8 @@ impl SyncCycle {
         // When the Exchange delta was last read: now, unless the subscription stood in.
         let exchange_read_at = (!trust_subscription).then_some(pulled_at);
         if is_quiet(&exchange.changes, &crm.changes, &state) {
+            // A state stored before reconciliations existed takes the current scope.
+            state.planned_scope.get_or_insert_with(|| scope.clone());
             // Nothing changed and nothing is pending: move the cursors and stop; the
             // planner would plan nothing from this. Most ticks end here, and their state
             // is saved with their status in one storage call.
@@ -318,6 +348,7 @@ impl SyncCycle {
             mapping: mapping.clone(),
             required_crm_fields: required,
             first_sync: !state.first_sync_done,
+            reconcile: reconcile.clone(),
             deletes_confirmed: state.deletes_confirmed,
             own_deletes: state.own_deletes.clone(),
             now: self.clock.now(),
@@ -412,6 +443,7 @@ impl SyncCycle {
             );
             state.first_sync_done = true;
             state.deletes_confirmed = false;
+            state.planned_scope = Some(scope);
         }
         let report = CycleReport {
             exchange: done_exchange.counts,

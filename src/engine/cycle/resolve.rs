@@ -1,6 +1,16 @@
 //! Finding what a user's sync works on: their Pipeliner user (given by id, or found by
 //! e-mail) and their Exchange folder (an existing one, or one exsync creates, named
 //! `Pipeliner (<space name>)` by default). A folder change starts over with a first sync.
+//!
+//! # A folder change
+//!
+//! Changing `folder` (an existing folder to another, or to a new one, or a new folder's
+//! name) moves the sync to the folder it names. The contacts exsync put in the old folder
+//! are left where they are, unlinked: exsync never writes that folder again, nor passes on
+//! anything that happens there. The new folder then has a first sync: its contacts are
+//! paired with Pipeliner's by e-mail, the rest are created, and nothing is deleted, so
+//! switching back to a folder that still holds exsync's old copies pairs them again
+//! instead of duplicating them.
 
 use super::errors::{graph_failed, pipeliner_failed};
 use crate::connectors::graph::GraphClient;
@@ -70,13 +80,16 @@ pub async fn owner(
 }
 
 /// The id of the folder that syncs; on a change of folder the old links go and the next
-/// cycle is a first sync (match by e-mail, never delete).
+/// cycle is a first sync (match by e-mail, never delete). `choice_changed` says that the
+/// folder setting differs from the one the contacts were last planned under: a folder to
+/// create is then looked up (or created) by its name again.
 pub async fn folder(
     graph: &GraphClient,
     space: &SpaceRecord,
     user: &UserRecord,
     state: &mut UserSyncState,
     store: &Store,
+    choice_changed: bool,
 ) -> Result<String, CycleError> {
     let resolved = match &user.settings.folder {
         FolderChoice::Existing(id) => {
@@ -89,7 +102,11 @@ pub async fn folder(
             id.clone()
         }
         FolderChoice::Create(new) => match &state.folder_id {
-            Some(id) if state.first_sync_done || state.delta_link.is_some() => id.clone(),
+            Some(id)
+                if !choice_changed && (state.first_sync_done || state.delta_link.is_some()) =>
+            {
+                id.clone()
+            }
             _ => {
                 let name = new
                     .name

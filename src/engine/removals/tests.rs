@@ -64,6 +64,7 @@ fn user(store: &Store, id: &str, state: UserState) -> UserRecord {
         activated_at: at(0),
         updated_at: at(0),
         status: SyncStatus::default(),
+        reconcile_epoch: 0,
     };
     store.put_user(&record).unwrap();
     record

@@ -8,7 +8,7 @@ use actix_web::{post, web, HttpResponse};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::state::AppState;
@@ -22,39 +22,52 @@ use crate::store::Store;
 pub struct Validation {
     /// Sent by Graph when a subscription is created; echoed back as plain text.
     #[serde(rename = "validationToken")]
-    #[param(rename = "validationToken")]
+    #[param(rename = "validationToken", max_length = 2048)]
     pub validation_token: Option<String>,
 }
 
-/// One Graph change or lifecycle notification.
-#[derive(Deserialize, Debug)]
+/// One Graph change or lifecycle notification; members exsync does not read (`changeType`,
+/// `resource`, …) may come along.
+#[derive(Deserialize, Debug, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct GraphNotification {
+pub struct GraphNotification {
+    /// The subscription it belongs to.
+    #[schema(example = "7f105c7d-2dc5-4530-97cd-4e7ae6534c07")]
     subscription_id: String,
+    /// The secret exsync gave the subscription; a notification without the right one is
+    /// dropped.
     #[serde(default)]
+    #[schema(example = "the subscription's clientState")]
     client_state: Option<String>,
+    /// Set on lifecycle notifications: `subscriptionRemoved`, `reauthorizationRequired` or
+    /// `missed`.
     #[serde(default)]
+    #[schema(example = json!(null))]
     lifecycle_event: Option<String>,
 }
 
-#[derive(Deserialize, Debug)]
-struct GraphNotifications {
+/// A collection of Graph notifications, as Graph posts them. Absent (an empty body) on
+/// the validation handshake.
+#[derive(Deserialize, Debug, Default, ToSchema)]
+pub struct GraphNotifications {
+    /// The notifications.
     value: Vec<GraphNotification>,
 }
 
-/// The longest validation token echoed, bytes. Graph's are a sentence of about 120
-/// characters; anything this long is not Graph, and exsync does not reflect it.
-pub const MAX_VALIDATION_TOKEN: usize = 8 * 1024;
+/// The longest validation token echoed, characters. Graph's are a sentence of about 120
+/// characters; anything this long is not Graph, and exsync does not reflect it. At most 12
+/// bytes a character once percent-encoded, the longest fits the server's request-line limit.
+pub const MAX_VALIDATION_TOKEN: usize = 2048;
 
 fn handshake(validation: &Validation) -> Option<Result<HttpResponse, ApiError>> {
     validation.validation_token.as_ref().map(|token| {
-        if token.len() > MAX_VALIDATION_TOKEN {
+        if token.chars().count() > MAX_VALIDATION_TOKEN {
             return Err(ApiError::bad_request(
                 "invalid_validation_token",
                 format!(
-                    "the validationToken is {} bytes long; exsync echoes at most \
+                    "the validationToken is {} characters long; exsync echoes at most \
                      {MAX_VALIDATION_TOKEN} (Graph's are a short sentence)",
-                    token.len()
+                    token.chars().count()
                 ),
             ));
         }
@@ -160,19 +173,29 @@ fn accept(
     Ok(users)
 }
 
+/// The collection in `body`: none when the body is empty or `null` (Graph's handshake
+/// sends none), else it must be a collection.
+fn parse_notifications(state: &AppState, body: &[u8]) -> Result<GraphNotifications, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(GraphNotifications::default());
+    }
+    serde_json::from_slice::<Option<GraphNotifications>>(body)
+        .map(Option::unwrap_or_default)
+        .map_err(|e| {
+            state
+                .metrics
+                .notifications(Source::Graph, NotificationOutcome::Malformed, 1);
+            ApiError::bad_request(
+                "malformed_json",
+                format!("the notification is not valid JSON: {e}"),
+            )
+        })
+}
+
 async fn take_notifications(
     state: web::Data<AppState>,
-    body: web::Bytes,
+    parsed: GraphNotifications,
 ) -> Result<HttpResponse, ApiError> {
-    let parsed: GraphNotifications = serde_json::from_slice(&body).map_err(|e| {
-        state
-            .metrics
-            .notifications(Source::Graph, NotificationOutcome::Malformed, 1);
-        ApiError::bad_request(
-            "malformed_json",
-            format!("the notification is not valid JSON: {e}"),
-        )
-    })?;
     let now = state.clock.now();
     // Answer at once; checking and routing continue in the background.
     let state = state.into_inner();
@@ -204,11 +227,11 @@ async fn take_notifications(
     tag = "webhooks",
     security(()),
     params(Validation),
-    request_body(content = String, description = "A change-notification collection `{ \"value\": [...] }`", content_type = "application/json"),
+    request_body(content = Option<GraphNotifications>, description = "A change-notification collection; none on the validation handshake", content_type = "application/json"),
     responses(
         (status = 200, description = "handshake: the validation token echoed as text/plain", body = String, content_type = "text/plain"),
-        (status = 202, description = "accepted; notifications whose clientState does not match are dropped"),
-        (status = 400, body = ErrorBody, description = "`malformed_json`, or `invalid_validation_token`: a validation token over 8 KiB")
+        (status = 202, description = "accepted; notifications whose clientState does not match are dropped, and an empty body carries none"),
+        (status = 400, body = ErrorBody, description = "`malformed_json`, or `invalid_validation_token`: a validation token over 2,048 characters")
     )
 )]
 #[post("/webhooks/graph")]
@@ -217,10 +240,11 @@ pub async fn graph_notifications(
     validation: web::Query<Validation>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    let notifications = parse_notifications(&state, &body)?;
     if let Some(answer) = handshake(&validation) {
         return answer;
     }
-    take_notifications(state, body).await
+    take_notifications(state, notifications).await
 }
 
 /// Receives Graph lifecycle notifications (`subscriptionRemoved`,
@@ -229,11 +253,11 @@ pub async fn graph_notifications(
     tag = "webhooks",
     security(()),
     params(Validation),
-    request_body(content = String, description = "A lifecycle-notification collection", content_type = "application/json"),
+    request_body(content = Option<GraphNotifications>, description = "A lifecycle-notification collection; none on the validation handshake", content_type = "application/json"),
     responses(
         (status = 200, description = "handshake: the validation token echoed as text/plain", body = String, content_type = "text/plain"),
         (status = 202, description = "accepted"),
-        (status = 400, body = ErrorBody, description = "`malformed_json`, or `invalid_validation_token`: a validation token over 8 KiB")
+        (status = 400, body = ErrorBody, description = "`malformed_json`, or `invalid_validation_token`: a validation token over 2,048 characters")
     )
 )]
 #[post("/webhooks/graph/lifecycle")]
@@ -242,10 +266,11 @@ pub async fn graph_lifecycle(
     validation: web::Query<Validation>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    let notifications = parse_notifications(&state, &body)?;
     if let Some(answer) = handshake(&validation) {
         return answer;
     }
-    take_notifications(state, body).await
+    take_notifications(state, notifications).await
 }
 
 #[cfg(test)]

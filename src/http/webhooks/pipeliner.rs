@@ -57,7 +57,7 @@ pub fn signature_matches(key: &str, body: &[u8], presented_hex: &str) -> bool {
     tag = "webhooks",
     security(()),
     params(("space" = inline(crate::ids::SpaceId), Path, description = "The space id")),
-    request_body(content = String, description = "A JSON array of Pipeliner events", content_type = "application/json"),
+    request_body(content = Vec<Object>, description = "A JSON array of Pipeliner events", content_type = "application/json"),
     responses(
         (status = 202, description = "accepted"),
         (status = 400, body = ErrorBody, description = "`malformed_json`"),

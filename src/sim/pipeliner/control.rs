@@ -115,6 +115,20 @@ impl PipelinerControl {
         })
     }
 
+    /// The space's users (Clients) in the order they were added, as the REST API renders
+    /// them: their `id` is what a contact's `owner_id` and a share's `client_id` take.
+    pub fn clients(&self, space_id: &str) -> Result<Vec<Value>> {
+        let base = self.core.space_base(space_id);
+        with_space(&self.core, space_id, |space, _| {
+            let mut list: Vec<_> = space.clients.values().collect();
+            list.sort_by_key(|c| c.seq);
+            Ok(list
+                .into_iter()
+                .map(|c| render_client(space, &base, c))
+                .collect())
+        })
+    }
+
     /// Adds a custom field, or changes whether an existing field is required.
     pub fn set_field(&self, space_id: &str, seed: FieldSeed) -> Result<Value> {
         with_space(&self.core, space_id, |space, ids| {

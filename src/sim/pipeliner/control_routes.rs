@@ -26,6 +26,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             }))
             .route("/spaces", web::post().to(create_space))
             .route("/spaces/{space}", web::get().to(get_space))
+            .route("/spaces/{space}/clients", web::get().to(list_clients))
             .route("/spaces/{space}/clients", web::post().to(add_client))
             .route("/spaces/{space}/fields", web::post().to(set_field))
             .route("/spaces/{space}/contacts", web::get().to(list_contacts))
@@ -100,6 +101,10 @@ async fn add_client(
     seed: Json<ClientSeed>,
 ) -> HttpResponse {
     answer(control(&core).add_client(&space, seed.into_inner()))
+}
+
+async fn list_clients(core: web::Data<Core>, space: web::Path<String>) -> HttpResponse {
+    answer(control(&core).clients(&space).map(Value::from))
 }
 
 async fn set_field(

@@ -1,12 +1,14 @@
 //! `plan()`: turns one cycle's input into a [`Plan`]. The work is split by concept:
 //! [`view`] indexes what each side reported, [`pair`] decides a linked pair (deletes,
 //! scope, merge), [`unlinked`] handles records without a link (adoption of interrupted
-//! creates, first-sync matching, creates and the required-field rule), [`emit`] writes the
-//! plan's entries, and the mass-delete guard runs last, before anything is handed out.
+//! creates, e-mail matching, creates and the required-field rule), [`emit`] writes the
+//! plan's entries, [`reconcile`] settles a new mapping's fields after a settings change,
+//! and the mass-delete guard runs last, before anything is handed out.
 
 mod emit;
 pub(crate) mod merge;
 mod pair;
+mod reconcile;
 mod unlinked;
 mod view;
 

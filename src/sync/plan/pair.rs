@@ -38,6 +38,9 @@ pub(crate) struct PairRef<'s> {
     pub origin: Origin,
     /// For an adopted create that replaced a deleted partner: the stored link's ids.
     pub replaces: Option<(&'s str, &'s str)>,
+    /// True when `base` is the stored snapshot without a new mapping's old values: the
+    /// stored one is refreshed even if nothing else moved.
+    pub reseeded: bool,
 }
 
 impl PairRef<'_> {
@@ -363,12 +366,23 @@ impl<'a> Cx<'a> {
         let quiet = !e.changed && !c.changed;
         if quiet
             && matches!(p.origin, Origin::Stored)
+            && !p.reseeded
             && *e.contact == p.base.exchange
             && *c.contact == p.base.crm
         {
             return;
         }
-        let merged = if !quiet {
+        // A new mapping's field with two different values takes the rule's winner.
+        let settled = if quiet {
+            None
+        } else {
+            self.settle_new_fields(p.base, &e.contact, &c.contact)
+        };
+        let state = PairState {
+            base: settled.as_ref().unwrap_or(p.base),
+            ..state
+        };
+        let mut merged = if !quiet {
             merge(&self.keys, &state, &rules)
         } else {
             Merged {
@@ -378,6 +392,7 @@ impl<'a> Cx<'a> {
             }
         };
         let ids = p.ids();
+        self.journal_new_fields(&mut merged, ids);
         self.emit_conflicts(merged.conflicts, ids);
         let wrote = !merged.to_exchange.is_empty() || !merged.to_crm.is_empty();
         if !merged.to_exchange.is_empty() {
@@ -395,6 +410,7 @@ impl<'a> Cx<'a> {
         let change = match &p.origin {
             Origin::Stored => {
                 let moved = wrote
+                    || p.reseeded
                     || snapshot != *p.base
                     || exchange_version.as_deref() != p.exchange_version
                     || crm_version.as_deref() != p.crm_version;
@@ -432,11 +448,16 @@ impl<'a> Cx<'a> {
                 }
             }
             Origin::Matched => {
+                let when = if self.input.first_sync {
+                    "on the first sync"
+                } else {
+                    "on a reconciliation after a settings change"
+                };
                 self.journal(
                     JournalKind::Link,
                     None,
                     ids,
-                    "Paired by e-mail on the first sync.".into(),
+                    format!("Paired by e-mail {when}."),
                 );
                 self.link_known(pair, p, snapshot, None)
             }

@@ -1,5 +1,6 @@
 //! Records without a link: adopting creates interrupted in the last cycle (by their intent),
-//! re-deciding the stored links touched this cycle, first-sync pairing by normalised e-mail,
+//! re-deciding the stored links touched this cycle, pairing by normalised e-mail (first sync
+//! and reconciliation),
 //! and creates on the other side, with the required-field rule for Pipeliner.
 
 use std::borrow::Cow;
@@ -106,6 +107,7 @@ impl<'a> Cx<'a> {
             crm_version: None,
             origin: Origin::Adopted(intent.id.clone()),
             replaces,
+            reseeded: false,
         });
     }
 
@@ -139,14 +141,16 @@ impl<'a> Cx<'a> {
             }
             self.consumed.insert((Side::Exchange, &l.exchange_id));
             self.consumed.insert((Side::Crm, &l.crm_id));
+            let cleared = self.cleared_base(&l.snapshot);
             self.decide_pair(PairRef {
                 exchange_id: &l.exchange_id,
                 crm_id: &l.crm_id,
-                base: &l.snapshot,
+                base: cleared.as_ref().unwrap_or(&l.snapshot),
                 exchange_version: l.exchange_version.as_deref(),
                 crm_version: l.crm_version.as_deref(),
                 origin: Origin::Stored,
                 replaces: None,
+                reseeded: cleared.is_some(),
             });
         }
     }
@@ -177,7 +181,9 @@ impl<'a> Cx<'a> {
                 full
             });
         }
-        if self.input.first_sync {
+        // A first sync, and a reconciliation after a settings change (which may bring in
+        // contacts already in the folder), pair by e-mail before creating.
+        if self.input.first_sync || self.input.reconcile.is_some() {
             let mut by_email: HashMap<String, VecDeque<&'a str>> = HashMap::default();
             for (id, u) in &crm_new {
                 if let Some(k) = u.contact.match_key() {
@@ -212,6 +218,7 @@ impl<'a> Cx<'a> {
                     crm_version: None,
                     origin: Origin::Matched,
                     replaces: None,
+                    reseeded: false,
                 });
             }
         }

@@ -47,6 +47,7 @@ pub fn input(settings: Settings) -> PlanInput {
         mapping: Mapping::default(),
         required_crm_fields: Vec::new(),
         first_sync: false,
+        reconcile: None,
         deletes_confirmed: false,
         own_deletes: Vec::new(),
         now: t(1000),

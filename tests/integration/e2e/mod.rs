@@ -5,3 +5,4 @@ mod removal;
 mod resilience;
 pub mod rig;
 mod rules;
+mod settings_change;

@@ -1,6 +1,7 @@
 //! Contract tests of the Pipeliner simulator over real HTTP on loopback, plus a check of
 //! its responses against Pipeliner's own OpenAPI schemas.
 
+mod clients;
 mod contacts;
 mod create_values;
 mod faults;

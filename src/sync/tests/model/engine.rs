@@ -98,14 +98,27 @@ fn create_sources(p: &Plan) -> BTreeMap<PairKey, String> {
 impl World {
     /// Runs one cycle; `fail_after` stops execution after that many actions.
     pub fn cycle(&mut self, fail_after: Option<usize>, full_exchange: bool) -> Plan {
+        self.cycle_with(fail_after, full_exchange, false)
+    }
+
+    /// Runs one cycle, a reconciliation after a settings change when `reconcile` is set
+    /// (both sides listed in full, as the engine does).
+    pub fn cycle_with(
+        &mut self,
+        fail_after: Option<usize>,
+        full_exchange: bool,
+        reconcile: bool,
+    ) -> Plan {
         self.clock += 1;
         let first_sync = !self.first_sync_done;
+        let reconcile = reconcile && !first_sync;
+        let full_exchange = full_exchange || reconcile;
         // An empty full listing while links exist proves nothing (the planner says so and
         // infers no delete); the engine then lists incrementally, as modelled here.
         let links_exist = !self.links.is_empty();
         let full_e =
             (first_sync || full_exchange) && !(self.exchange.recs.is_empty() && links_exist);
-        let full_c = first_sync && !(self.crm.recs.is_empty() && links_exist);
+        let full_c = (first_sync || reconcile) && !(self.crm.recs.is_empty() && links_exist);
         let exchange = changes(self, Side::Exchange, full_e);
         let crm = changes(self, Side::Crm, full_c);
         let consumed = (
@@ -123,6 +136,7 @@ impl World {
             mapping: super::world::mapping(),
             required_crm_fields: self.required.clone(),
             first_sync,
+            reconcile: reconcile.then(crate::sync::Reconciliation::default),
             deletes_confirmed: true,
             own_deletes: self.own_deletes.clone(),
             now: super::super::support::t(self.clock),

@@ -5,6 +5,7 @@ mod creates;
 mod deletes;
 mod merge;
 mod modes;
+mod reconcile;
 
 use super::support::person;
 
