@@ -1,7 +1,11 @@
 //! exsync's clients for the outside world, one folder per upstream, sharing one retry
-//! policy. They speak each upstream's JSON; what the fields mean is `sync`'s business.
+//! policy. Each owns its upstream's wire types and turns them into `sync`'s canonical
+//! contact and back (its `mapping` module), by the field table `sync::mapping` keeps.
 
+mod body;
 pub mod graph;
+#[cfg(test)]
+mod mapping_tests;
 pub(crate) mod members;
 pub mod pipeliner;
 pub mod retry;

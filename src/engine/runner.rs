@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 
-use crate::store::hooks::SubscriptionRecord;
+use crate::store::hooks::{SpaceHookRecord, SubscriptionRecord};
 use crate::store::spaces::SpaceRecord;
 use crate::store::sync_state::UserSyncState;
 use crate::store::users::{SideCounts, UserRecord};
@@ -149,8 +149,8 @@ pub trait QuietProbe: Send + Sync {
 pub struct HookRecords {
     /// The user's Graph subscription, when the sync state names one that is stored.
     pub subscription: Option<SubscriptionRecord>,
-    /// Whether the space's Pipeliner webhook is registered.
-    pub space_webhook: bool,
+    /// The space's Pipeliner webhook, when one is registered.
+    pub space_webhook: Option<SpaceHookRecord>,
 }
 
 /// What a cycle did.

@@ -68,7 +68,7 @@ fn read_hooks(store: &Store, space: &SpaceId, state: &UserSyncState) -> StoreRes
     };
     Ok(HookRecords {
         subscription,
-        space_webhook: store.space_hook(space)?.is_some(),
+        space_webhook: store.space_hook(space)?,
     })
 }
 

@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::error::{ApiError, ErrorBody};
 use super::spaces::path_space;
 use super::state::AppState;
-use crate::sync::mapping::graph::graph_path;
+use crate::connectors::graph::mapping::graph_path;
 use crate::sync::mapping::{pipeliner_name, CustomMapping, Mapping, GRAPH_CUSTOM_PROPERTIES};
 use crate::sync::Field;
 

@@ -47,6 +47,11 @@ pub struct SpaceHookRecord {
     pub url: String,
     /// The HMAC key of `WebHook-Signature` (a UUID), sealed.
     pub signature: SealedSecret,
+    /// The version of the options it was registered with
+    /// ([`WEBHOOK_OPTIONS_VERSION`](crate::connectors::pipeliner::webhooks::WEBHOOK_OPTIONS_VERSION));
+    /// 0 for a webhook registered before versions were kept.
+    #[serde(default)]
+    pub options_version: u32,
 }
 
 impl Versioned for SpaceHookRecord {
@@ -156,6 +161,7 @@ mod tests {
                     &SecretString::from("uuid".to_owned()),
                 )
                 .unwrap(),
+            options_version: 1,
         };
         store.put_space_hook(&space, &hook).unwrap();
         assert_eq!(store.space_hook(&space).unwrap(), Some(hook));

@@ -91,8 +91,9 @@ pub enum RemovalReason {
     SpaceDeleted,
     /// The space's integration was switched off.
     IntegrationOff,
-    /// A new subscription replaces it (the user's state was reset, its folder changed, or
-    /// it could not be renewed).
+    /// A new registration replaces it: a user's subscription after a state reset, a
+    /// folder change or a failed renewal; a space's webhook registered at another URL
+    /// or with the options of an older exsync.
     Replaced,
 }
 

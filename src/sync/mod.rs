@@ -21,7 +21,7 @@
 //!   empty full listing while links exist proves nothing and is journaled.
 //! - **Intents.** Before sending a [`Action::Create`], record a [`PendingIntent`] with the
 //!   values sent, and mark the record with the intent (Graph: the extended property in
-//!   [`mapping::graph::INTENT_PROPERTY`]; Pipeliner: the `created` stamp, paired by
+//!   [`crate::connectors::graph::mapping::INTENT_PROPERTY`]; Pipeliner: the `created` stamp, paired by
 //!   [`recover::match_stamped`]). Pass records found this way with [`Upsert::intent`] set,
 //!   deleted ones in [`SideChanges::deleted_creates`]; intents still listed were looked
 //!   for and not found, or were never sent.

@@ -6,6 +6,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use exsync::clock::Clock;
+use exsync::connectors::pipeliner::mapping::listed_fields;
 use exsync::connectors::pipeliner::{
     ListedContact, PipelinerClient, PipelinerConfig, PipelinerError,
 };
@@ -14,7 +15,6 @@ use exsync::sim::pipeliner::{
     ClientSeed, FaultKind, FaultRule, FieldSeed, PipelinerControl, PipelinerSim,
     PipelinerSimConfig, RunningPipelinerSim, SpaceSeed,
 };
-use exsync::sync::mapping::pipeliner::listed_fields;
 use exsync::sync::mapping::{CustomMapping, Mapping};
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};

@@ -1,6 +1,7 @@
 //! The webhook receivers: Graph's validation handshake, malformed bodies, and Pipeliner's
 //! signature check.
 
+use exsync::connectors::pipeliner::webhooks::WEBHOOK_OPTIONS_VERSION;
 use exsync::http::webhooks::SIGNATURE_HEADER;
 use exsync::ids::SpaceId;
 use exsync::store::hooks::{signature_context, SpaceHookRecord};
@@ -73,11 +74,11 @@ async fn graph_notifications_are_accepted_at_once_and_bad_bodies_refused() {
     server.stop().await;
 }
 
-#[actix_web::test]
-async fn pipeliner_deliveries_need_the_space_signature() {
+/// A server whose space `acme` is on and has a webhook stored, signed with [`SIGNATURE`].
+async fn with_space_hook() -> TestServer {
     let server = TestServer::start().await;
     enabled_space(&server, "acme").await;
-    let server = server
+    server
         .restart_after(|dir| {
             let store = Store::open(dir, None).unwrap();
             let space = SpaceId::parse("acme").unwrap();
@@ -87,19 +88,21 @@ async fn pipeliner_deliveries_need_the_space_signature() {
                     &SecretString::from(SIGNATURE.to_owned()),
                 )
                 .unwrap();
-            store
-                .put_space_hook(
-                    &space,
-                    &SpaceHookRecord {
-                        webhook_id: "hook-1".into(),
-                        url: "http://127.0.0.1/webhooks/pipeliner/acme".into(),
-                        signature,
-                    },
-                )
-                .unwrap();
+            let hook = SpaceHookRecord {
+                webhook_id: "hook-1".into(),
+                url: "http://127.0.0.1/webhooks/pipeliner/acme".into(),
+                signature,
+                options_version: WEBHOOK_OPTIONS_VERSION,
+            };
+            store.put_space_hook(&space, &hook).unwrap();
             store.flush().unwrap();
         })
-        .await;
+        .await
+}
+
+#[actix_web::test]
+async fn pipeliner_deliveries_need_the_space_signature() {
+    let server = with_space_hook().await;
     let body = br#"[{"event":"Contact.Update","entity":{"id":"c1"}}]"#;
     let deliver = |signature: String, path: &'static str| {
         server
@@ -397,31 +400,7 @@ async fn a_full_chunk_of_the_largest_contacts_is_delivered_and_accepted() {
 #[actix_web::test]
 async fn the_pipeliner_route_takes_a_chunk_of_the_largest_events_and_no_more() {
     use exsync::http::webhooks::MAX_PIPELINER_DELIVERY;
-    let server = TestServer::start().await;
-    enabled_space(&server, "acme").await;
-    let server = server
-        .restart_after(|dir| {
-            let store = Store::open(dir, None).unwrap();
-            let space = SpaceId::parse("acme").unwrap();
-            let signature = store
-                .seal(
-                    &signature_context(&space),
-                    &SecretString::from(SIGNATURE.to_owned()),
-                )
-                .unwrap();
-            store
-                .put_space_hook(
-                    &space,
-                    &SpaceHookRecord {
-                        webhook_id: "hook-1".into(),
-                        url: "http://127.0.0.1/webhooks/pipeliner/acme".into(),
-                        signature,
-                    },
-                )
-                .unwrap();
-            store.flush().unwrap();
-        })
-        .await;
+    let server = with_space_hook().await;
     // A JSON array of exactly the limit, and one a byte longer.
     let array = |len: usize| {
         let event = br#"{"event":"Contact.Update","entity":{"id":"c1"}}"#;

@@ -15,9 +15,9 @@ use chrono::{DateTime, Utc};
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
+use super::mapping::{scalar_field, ADDRESS_KEYS, INTENT_PROPERTY};
 use crate::connectors::members::{MemberName, Scalar};
 use crate::sync::contact::Field;
-use crate::sync::mapping::graph::{scalar_field, ADDRESS_KEYS, INTENT_PROPERTY};
 use crate::sync::mapping::GRAPH_CUSTOM_PROPERTIES;
 
 /// One Graph contact or delta row with the members exsync reads.
@@ -42,7 +42,7 @@ pub struct ListedGraphContact {
     pub business_phones: Option<Vec<String>>,
     /// The text entries of `homePhones`, when present.
     pub home_phones: Option<Vec<String>>,
-    /// The parts of `businessAddress` in [`ADDRESS_KEYS`] order, when present.
+    /// The parts of `businessAddress` in the order of the mapping's address keys (street, city, state, postal code, country), when present.
     pub business_address: Option<[Option<String>; 5]>,
     /// The custom-mappable properties present, by name, with their text.
     pub custom: Vec<(&'static str, Option<String>)>,

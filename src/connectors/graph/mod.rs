@@ -14,6 +14,7 @@ pub mod delta;
 pub mod error;
 pub mod folders;
 pub mod listed;
+pub mod mapping;
 pub mod models;
 pub mod subscriptions;
 

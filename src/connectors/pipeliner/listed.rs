@@ -19,7 +19,7 @@ use serde_json::Value;
 use super::contacts::parse_time;
 use crate::connectors::members::{MemberName, Scalar};
 use crate::sync::contact::Field;
-use crate::sync::mapping::pipeliner::pipeliner_field;
+use crate::sync::mapping::pipeliner_field;
 use crate::sync::mapping::pipeliner_name;
 
 /// The members of a Pipeliner contact that are not fields but that exsync reads into

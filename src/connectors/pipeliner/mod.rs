@@ -11,6 +11,7 @@ pub mod directory;
 pub mod error;
 pub mod feed;
 pub mod listed;
+pub mod mapping;
 pub mod webhooks;
 
 use std::sync::Arc;

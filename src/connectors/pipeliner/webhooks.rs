@@ -27,6 +27,12 @@ pub const WEBHOOK_LOAD_ONLY: [&str; 7] = [
     "share_mode",
 ];
 
+/// The version of what [`PipelinerClient::create_webhook`] registers (its events and
+/// options). Pipeliner keeps a webhook's options as they were registered, so a stored
+/// webhook of another version, registered by an older exsync, is replaced by a new one
+/// (bump this whenever the registration changes).
+pub const WEBHOOK_OPTIONS_VERSION: u32 = 1;
+
 /// A registered webhook.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Webhook {

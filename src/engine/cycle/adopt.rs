@@ -15,10 +15,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 
 use super::errors::graph_failed;
+use crate::connectors::graph::mapping::{from_graph, INTENT_PROPERTY};
 use crate::connectors::graph::GraphClient;
 use crate::engine::runner::CycleError;
 use crate::store::create_sends::CreateSends;
-use crate::sync::mapping::graph::{from_graph, INTENT_PROPERTY};
 use crate::sync::mapping::{Change, Mapping};
 use crate::sync::recover::{match_stamped, maybe_sent, StampedRecord};
 use crate::sync::{LinkSet, PendingIntent, Side, SideChanges};

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use super::errors::store_failed;
 use crate::clock::SharedClock;
 use crate::connectors::graph::{GraphClient, GraphConfig};
+use crate::connectors::pipeliner::mapping::listed_fields;
 use crate::connectors::pipeliner::{PipelinerClient, PipelinerConfig};
 use crate::engine::runner::CycleError;
 use crate::ids::SpaceId;
@@ -17,7 +18,6 @@ use crate::store::spaces::{
     space_secret_context, MicrosoftConnection, PipelinerConnection, SpaceRecord,
 };
 use crate::store::Store;
-use crate::sync::mapping::pipeliner::listed_fields;
 use crate::sync::mapping::Mapping;
 
 /// The two clients of one space.

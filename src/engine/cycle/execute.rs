@@ -10,16 +10,16 @@ use reqwest::Method;
 use super::folders_path;
 use crate::connectors::graph::batch::{BatchResult, MAX_BATCH};
 use crate::connectors::graph::folders::urlencode;
+use crate::connectors::graph::mapping::{graph_create, graph_patch};
 use crate::connectors::graph::models::BatchRequest;
 use crate::connectors::graph::{GraphClient, GraphError};
 use crate::connectors::pipeliner::contacts::ItemResult;
+use crate::connectors::pipeliner::mapping::{pipeliner_create, pipeliner_patch};
 use crate::connectors::pipeliner::{PipelinerClient, PipelinerError, MAX_PAGE};
 use crate::engine::runner::CycleError;
 use crate::engine::storage::on_store;
 use crate::ids::{SpaceId, UserId};
 use crate::store::Store;
-use crate::sync::mapping::graph::{graph_create, graph_patch};
-use crate::sync::mapping::pipeliner::{pipeliner_create, pipeliner_patch};
 use crate::sync::mapping::Mapping;
 use crate::sync::{Action, IntentId, PairKey, Side};
 

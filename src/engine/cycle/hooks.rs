@@ -9,6 +9,7 @@ use secrecy::SecretString;
 
 use super::{SpaceClients, SyncCycle};
 use crate::connectors::graph::subscriptions::SubscriptionTarget;
+use crate::connectors::pipeliner::webhooks::WEBHOOK_OPTIONS_VERSION;
 use crate::engine::renewal::{RENEW_BEFORE, SUBSCRIPTION_LIFETIME};
 use crate::engine::runner::HookRecords;
 use crate::store::hooks::{
@@ -84,13 +85,14 @@ impl SyncCycle {
                     false
                 }
             };
-        if records.space_webhook {
+        let url = webhook_url(&public_url, space);
+        if records.space_webhook.is_some_and(|h| is_current(&h, &url)) {
             return Notified {
                 exchange,
                 crm: true,
             };
         }
-        let crm = match self.ensure_space_webhook(clients, &public_url, space).await {
+        let crm = match self.ensure_space_webhook(clients, &url, space).await {
             Ok(()) => true,
             Err(message) => {
                 self.journal_hook_failure(user, "webhook_failed", message)
@@ -176,28 +178,29 @@ impl SyncCycle {
         Ok(())
     }
 
-    /// Registers the space's webhook unless another user of the space did meanwhile.
+    /// Registers the space's webhook unless another user of the space did meanwhile. A
+    /// stored one that delivers to another URL (the public URL changed) or was registered
+    /// with other options (an older exsync) is replaced: the new one is registered and
+    /// stored first, and the old one becomes a pending removal.
     async fn ensure_space_webhook(
         &self,
         clients: &SpaceClients,
-        public_url: &str,
+        url: &str,
         space: &SpaceRecord,
     ) -> Result<(), String> {
         let _guard = self.hooks_lock.lock().await;
         let id = space.id.clone();
-        if self
+        let stored = self
             .on_store(move |st| st.space_hook(&id))
             .await
-            .map_err(|e| e.message)?
-            .is_some()
-        {
+            .map_err(|e| e.message)?;
+        if stored.is_some_and(|h| is_current(&h, url)) {
             return Ok(());
         }
-        let url = format!("{public_url}/webhooks/pipeliner/{}", space.id);
         let signature = uuid::Uuid::new_v4().to_string();
         let hook = clients
             .pipeliner
-            .create_webhook(&url, &signature)
+            .create_webhook(url, &signature)
             .await
             .map_err(|e| format!("cannot register the Pipeliner webhook: {e}"))?;
         let sealed = self
@@ -211,7 +214,19 @@ impl SyncCycle {
             webhook_id: hook.id,
             url: hook.url,
             signature: sealed,
+            options_version: WEBHOOK_OPTIONS_VERSION,
         };
         self.store_space_hook(clients, space, record).await
     }
+}
+
+/// Where the space's Pipeliner webhook delivers, under exsync's public URL.
+fn webhook_url(public_url: &str, space: &SpaceRecord) -> String {
+    format!("{public_url}/webhooks/pipeliner/{}", space.id)
+}
+
+/// Whether `hook` is the webhook this exsync registers: at `url`, with the current
+/// options.
+fn is_current(hook: &SpaceHookRecord, url: &str) -> bool {
+    hook.url == url && hook.options_version == WEBHOOK_OPTIONS_VERSION
 }

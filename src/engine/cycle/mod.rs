@@ -32,14 +32,14 @@ pub use errors::{graph_failed, pipeliner_failed, store_failed};
 
 use crate::clock::SharedClock;
 use crate::connectors::graph::folders::urlencode;
+use crate::connectors::graph::mapping::from_graph;
+use crate::connectors::pipeliner::mapping::from_listed;
 use crate::engine::runner::{
     CycleError, CycleJob, CycleReport, CycleRunner, HeldWatermark, StateLeft, Trigger,
 };
 use crate::store::create_sends::CreateSends;
 use crate::store::sync_state::{UserSyncState, CRM_WATERMARK_LAG, EXCHANGE_SAFETY_NET};
 use crate::store::Store;
-use crate::sync::mapping::graph::from_graph;
-use crate::sync::mapping::pipeliner::from_listed;
 use crate::sync::mapping::{Change, Mapping};
 use crate::sync::{
     plan, Action, IntentId, LinkSet, OwnDelete, PendingIntent, PlanInput, PlannedScope, Settings,

@@ -10,13 +10,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 
 use super::errors::{graph_failed, pipeliner_failed};
+use crate::connectors::graph::mapping::from_listed_graph;
 use crate::connectors::graph::models::DeltaItem;
 use crate::connectors::graph::{GraphClient, GraphError};
 use crate::connectors::pipeliner::feed::{SharedPoll, FEED_OVERLAP};
+use crate::connectors::pipeliner::mapping::from_listed;
 use crate::connectors::pipeliner::{ListedContact, PipelinerClient};
 use crate::engine::runner::CycleError;
-use crate::sync::mapping::graph::from_listed_graph;
-use crate::sync::mapping::pipeliner::from_listed;
 use crate::sync::mapping::{Change, Mapping};
 use crate::sync::{Access, Listing, SideChanges};
 

@@ -119,7 +119,8 @@ impl SyncCycle {
     }
 
     /// Stores the space's webhook the cycle registered; when the space stopped wanting
-    /// it meanwhile, it is deleted at once instead.
+    /// it meanwhile, it is deleted at once instead. The webhook it replaces, if any, is
+    /// deleted at once too (and stays pending for the sweep if that fails).
     pub(super) async fn store_space_hook(
         &self,
         clients: &SpaceClients,
@@ -127,11 +128,14 @@ impl SyncCycle {
         hook: SpaceHookRecord,
     ) -> Result<(), String> {
         let (space_record, now) = (space.clone(), self.clock.now());
-        let retired = self
+        let kept = self
             .on_store(move |st| removals::keep_space_hook(st, &space_record, &hook, now))
             .await
             .map_err(|e| e.message)?;
-        match retired {
+        if let Some(replaced) = kept.replaced {
+            self.remove_now(clients, replaced).await;
+        }
+        match kept.unwanted {
             None => Ok(()),
             Some(removal) => {
                 self.remove_now(clients, removal).await;

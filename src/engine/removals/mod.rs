@@ -88,15 +88,7 @@ fn retire_space_hook(
     reason: RemovalReason,
     now: DateTime<Utc>,
 ) -> StoreResult<PendingRemoval> {
-    let removal = PendingRemoval::new(
-        space,
-        None,
-        RemovalTarget::PipelinerWebhook {
-            id: hook.webhook_id.clone(),
-        },
-        reason,
-        now,
-    );
+    let removal = hook_removal(space, hook, reason, now);
     store.add_pending_removal(&removal)?;
     store.remove_space_hook(&space.id)?;
     Ok(removal)
@@ -173,18 +165,55 @@ pub fn keep_subscription(
 }
 
 /// Stores a space's webhook a cycle registered, then checks that the space still wants
-/// it, as [`keep_subscription`] does.
+/// it, as [`keep_subscription`] does. A different webhook stored before (registered at
+/// another URL or with older options) becomes a pending removal.
 pub fn keep_space_hook(
     store: &Store,
     space: &SpaceRecord,
     hook: &SpaceHookRecord,
     now: DateTime<Utc>,
-) -> StoreResult<Option<PendingRemoval>> {
+) -> StoreResult<KeptHook> {
+    let replaced = match store.space_hook(&space.id)? {
+        Some(old) if old.webhook_id != hook.webhook_id => {
+            let removal = hook_removal(space, &old, RemovalReason::Replaced, now);
+            store.add_pending_removal(&removal)?;
+            Some(removal)
+        }
+        _ => None,
+    };
     store.put_space_hook(&space.id, hook)?;
-    match unwanted(store, &space.id, None)? {
-        None => Ok(None),
-        Some(reason) => retire_space_hook(store, space, hook, reason, now).map(Some),
-    }
+    let unwanted = match unwanted(store, &space.id, None)? {
+        None => None,
+        Some(reason) => Some(retire_space_hook(store, space, hook, reason, now)?),
+    };
+    Ok(KeptHook { unwanted, replaced })
+}
+
+/// What [`keep_space_hook`] left to remove upstream.
+#[derive(Debug)]
+pub struct KeptHook {
+    /// The new webhook itself, when the space no longer wants it.
+    pub unwanted: Option<PendingRemoval>,
+    /// The webhook stored before, which the new one replaces.
+    pub replaced: Option<PendingRemoval>,
+}
+
+/// The pending removal of a space's webhook.
+fn hook_removal(
+    space: &SpaceRecord,
+    hook: &SpaceHookRecord,
+    reason: RemovalReason,
+    now: DateTime<Utc>,
+) -> PendingRemoval {
+    PendingRemoval::new(
+        space,
+        None,
+        RemovalTarget::PipelinerWebhook {
+            id: hook.webhook_id.clone(),
+        },
+        reason,
+        now,
+    )
 }
 
 /// Retires the registrations no user or space wants any more that are still stored as

@@ -88,6 +88,7 @@ fn hook(store: &Store) -> SpaceHookRecord {
         webhook_id: "w1".into(),
         url: "https://x/webhooks/pipeliner/acme".into(),
         signature: sealed(store, "y"),
+        options_version: 1,
     };
     store
         .put_space_hook(&SpaceId::parse("acme").unwrap(), &record)
@@ -150,17 +151,38 @@ fn a_subscription_stored_after_its_user_left_is_retired_at_once() {
     assert!(store.subscription("s1").unwrap().is_some());
 
     let webhook = hook(&store);
-    assert!(keep_space_hook(&store, &space, &webhook, at(1))
-        .unwrap()
-        .is_none());
+    let kept = keep_space_hook(&store, &space, &webhook, at(1)).unwrap();
+    assert!(
+        kept.unwanted.is_none() && kept.replaced.is_none(),
+        "{kept:?}"
+    );
+    let newer = SpaceHookRecord {
+        webhook_id: "w2".into(),
+        options_version: webhook.options_version + 1,
+        ..webhook.clone()
+    };
+    let kept = keep_space_hook(&store, &space, &newer, at(1)).unwrap();
+    assert!(kept.unwanted.is_none(), "{kept:?}");
+    let replaced = kept.replaced.expect("the older webhook is replaced");
+    assert_eq!(replaced.reason, RemovalReason::Replaced);
+    assert_eq!(replaced.target.id(), "w1");
+    assert_eq!(store.space_hook(&space.id).unwrap(), Some(newer.clone()));
+    let pending = store.pending_removals().unwrap();
+    let webhooks: Vec<&str> = pending
+        .iter()
+        .filter(|p| matches!(p.target, RemovalTarget::PipelinerWebhook { .. }))
+        .map(|p| p.target.id())
+        .collect();
+    assert_eq!(webhooks, ["w1"], "kept until deleted upstream");
     store
         .update_space(&space.id, |s| {
             s.integration_enabled = false;
             Ok::<_, crate::store::StoreError>(())
         })
         .unwrap();
-    let retired = keep_space_hook(&store, &space, &webhook, at(2))
+    let retired = keep_space_hook(&store, &space, &newer, at(2))
         .unwrap()
+        .unwanted
         .expect("the space is off");
     assert_eq!(retired.reason, RemovalReason::IntegrationOff);
 }

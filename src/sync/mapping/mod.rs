@@ -1,10 +1,8 @@
-//! The field mapping: the default table of DESIGN.md section 5, admin-defined custom
-//! mappings (`cf_*` on Pipeliner, a documented Graph contact property on Exchange), and the
-//! conversions Graph JSON ↔ canonical ↔ Pipeliner JSON (in [`graph`] and [`pipeliner`]).
-
-mod body;
-pub mod graph;
-pub mod pipeliner;
+//! The field mapping: the default table of DESIGN.md section 5 and admin-defined custom
+//! mappings (`cf_*` on Pipeliner, a documented Graph contact property on Exchange), and
+//! what a read of either side yields. The conversions between each upstream's JSON and
+//! the canonical contact live with its connector (`connectors::graph::mapping`,
+//! `connectors::pipeliner::mapping`), which build on these tables.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -66,6 +64,34 @@ pub fn pipeliner_name(f: Field) -> &'static str {
         Field::Country => "country",
         Field::Notes => "comments",
     }
+}
+
+/// The standard field whose Pipeliner api name is `name` (the inverse of
+/// [`pipeliner_name`]).
+pub fn pipeliner_field(name: &str) -> Option<Field> {
+    Some(match name {
+        "first_name" => Field::GivenName,
+        "middle_name" => Field::MiddleName,
+        "last_name" => Field::Surname,
+        "title" => Field::Title,
+        "position" => Field::JobTitle,
+        "quick_account_name" => Field::Company,
+        "email1" => Field::Email1,
+        "email2" => Field::Email2,
+        "email3" => Field::Email3,
+        "phone1" => Field::BusinessPhone,
+        "phone2" => Field::MobilePhone,
+        "phone3" => Field::HomePhone,
+        "phone4" => Field::BusinessPhone2,
+        "phone5" => Field::HomePhone2,
+        "address" => Field::Street,
+        "city" => Field::City,
+        "state_province" => Field::State,
+        "zip_code" => Field::PostalCode,
+        "country" => Field::Country,
+        "comments" => Field::Notes,
+        _ => return None,
+    })
 }
 
 /// One admin-defined mapping between a Graph property and a Pipeliner custom field.
@@ -146,14 +172,12 @@ impl Mapping {
 
     /// The mapped field that fills a Pipeliner api name, if any.
     pub fn key_for_pipeliner(&self, api_name: &str) -> Option<FieldKey> {
-        pipeliner::pipeliner_field(api_name)
-            .map(FieldKey::Std)
-            .or_else(|| {
-                self.custom
-                    .iter()
-                    .find(|m| m.pipeliner == api_name)
-                    .map(|m| FieldKey::Custom(m.name.clone()))
-            })
+        pipeliner_field(api_name).map(FieldKey::Std).or_else(|| {
+            self.custom
+                .iter()
+                .find(|m| m.pipeliner == api_name)
+                .map(|m| FieldKey::Custom(m.name.clone()))
+        })
     }
 
     /// A stable hash of the custom mappings; refusals depend on it.

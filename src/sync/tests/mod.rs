@@ -1,7 +1,6 @@
 //! Tests of the sync planner: one table test per rule, mapping round trips, and the
 //! model-based property test.
 
-mod mapping;
 mod model;
 mod rules;
 mod support;

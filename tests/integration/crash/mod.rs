@@ -7,6 +7,7 @@
 mod cards;
 mod load;
 mod random;
+mod removals;
 mod rig;
 mod scenarios;
 mod soak_model;

@@ -48,6 +48,9 @@ pub struct CrashRig {
     pub folder: String,
     /// SIGKILLs sent so far.
     pub kills: u32,
+    /// Whether exsync runs with a public URL, so that it subscribes to Graph and
+    /// registers Pipeliner's webhook.
+    hooks: bool,
     dir: TempDir,
     token: String,
     base: String,
@@ -59,6 +62,16 @@ impl CrashRig {
     /// Starts the simulators (Ann, her folder), exsync on a fresh data dir, registers
     /// the space and switches its integration on.
     pub async fn start(seed: u64) -> Self {
+        Self::start_as(seed, false).await
+    }
+
+    /// As [`CrashRig::start`], exsync reachable at its own (loopback) public URL: it
+    /// subscribes to Graph and registers Pipeliner's webhook.
+    pub async fn start_with_hooks(seed: u64) -> Self {
+        Self::start_as(seed, true).await
+    }
+
+    async fn start_as(seed: u64, hooks: bool) -> Self {
         let world = World::start(seed, Arc::new(SystemClock), "Acme")
             .await
             .expect("simulators start");
@@ -72,6 +85,7 @@ impl CrashRig {
             owner,
             folder,
             kills: 0,
+            hooks,
             dir: tempfile::tempdir().expect("temp dir"),
             token: format!("crash-token-{:032x}", rand::random::<u128>()),
             base: String::new(),
@@ -134,6 +148,9 @@ impl CrashRig {
             .env("EXSYNC_TICK_INTERVAL", "1")
             .stdout(Stdio::null())
             .stderr(log);
+        if self.hooks {
+            command.env("EXSYNC_PUBLIC_URL", &self.base);
+        }
         self.process.0 = Some(command.spawn().expect("exsync starts"));
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

@@ -187,8 +187,19 @@ impl CrashRig {
 
     /// Polls Ann's status until `check` holds; after `limit` panics.
     pub async fn until_user(&self, what: &str, limit: Duration, check: impl Fn(&Value) -> bool) {
+        self.until_answer(USER, what, limit, check).await;
+    }
+
+    /// Polls `GET path` until `check` holds for its answer; after `limit` panics.
+    pub async fn until_answer(
+        &self,
+        path: &str,
+        what: &str,
+        limit: Duration,
+        check: impl Fn(&Value) -> bool,
+    ) {
         let deadline = Instant::now() + limit;
-        while !check(&self.user().await) {
+        while !check(&self.call(Method::GET, path, None).await.1) {
             if Instant::now() >= deadline {
                 panic!(
                     "timed out after {limit:?} waiting until {what}\n{}",

@@ -73,19 +73,18 @@ async fn status(rig: &Rig) -> (String, Value) {
     (body.to_string(), body)
 }
 
-/// Waits until the status lists exactly one pending removal that failed at least once,
-/// and returns it.
-async fn failed_removal(rig: &Rig, user: &str) -> Value {
+/// Waits until `ok` holds for the status's `pending_removals` and returns that block;
+/// on time-out panics with the status and the user's state.
+async fn removals_until(rig: &Rig, user: &str, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
     let deadline = tokio::time::Instant::now() + super::rig::PATIENCE;
     loop {
         let (_, body) = status(rig).await;
-        let pending = &body["pending_removals"];
-        if pending["count"] == 1 && pending["items"][0]["last_error"].is_string() {
-            return pending["items"][0].clone();
+        if ok(&body["pending_removals"]) {
+            return body["pending_removals"].clone();
         }
         if tokio::time::Instant::now() >= deadline {
             panic!(
-                "timed out waiting for a failed removal in the status: {body}\n{}",
+                "timed out waiting until {what}: {body}\n{}",
                 rig.explain(user).await
             );
         }
@@ -93,38 +92,55 @@ async fn failed_removal(rig: &Rig, user: &str) -> Value {
     }
 }
 
+/// Waits until the status lists exactly one pending removal that failed at least once,
+/// and returns it.
+async fn failed_removal(rig: &Rig, user: &str) -> Value {
+    let pending = removals_until(rig, user, "one removal failed", |p| {
+        p["count"] == 1 && p["items"][0]["last_error"].is_string()
+    })
+    .await;
+    pending["items"][0].clone()
+}
+
 /// Waits until the status lists no pending removal.
 async fn no_pending_removal(rig: &Rig, user: &str) {
-    let deadline = tokio::time::Instant::now() + super::rig::PATIENCE;
-    loop {
-        let (_, body) = status(rig).await;
-        if body["pending_removals"]["count"] == 0 {
-            assert_eq!(body["pending_removals"]["items"], json!([]));
-            return;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            panic!(
-                "timed out waiting until no removal is pending: {body}\n{}",
-                rig.explain(user).await
-            );
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let pending = removals_until(rig, user, "no removal is pending", |p| p["count"] == 0).await;
+    assert_eq!(pending["items"], json!([]));
+}
+
+/// `DELETE …/users/{user}`, purging its state when `purge`; the call succeeds.
+async fn deactivate(rig: &Rig, user: &str, purge: bool) {
+    let query = if purge { "?purge=true" } else { "" };
+    let (code, body) = rig
+        .server
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/spaces/{SPACE}/users/{user}{query}"),
+            None,
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+}
+
+/// Graph answers every request of `route` with 503 until the faults are cleared.
+fn graph_down(rig: &Rig, route: &str) {
+    rig.world.graph().add_fault(FaultRule {
+        route: route.into(),
+        kind: FaultKind::Error {
+            status: 503,
+            retry_after_secs: None,
+        },
+        rate: 1.0,
+        count: None,
+        skip: 0,
+    });
 }
 
 #[actix_web::test]
 async fn deactivating_and_purging_users_remove_their_subscriptions_upstream() {
     let rig = registered(61, 3600, &[("ann", ANN), ("bob", BOB)]).await;
 
-    let (code, body) = rig
-        .server
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/spaces/{SPACE}/users/ann"),
-            None,
-        )
-        .await;
-    assert_eq!(code, StatusCode::OK, "{body}");
+    deactivate(&rig, "ann", false).await;
     rig.until("ann", "ann's subscription is gone upstream", || {
         subscriptions(&rig).len() == 1
     })
@@ -135,15 +151,7 @@ async fn deactivating_and_purging_users_remove_their_subscriptions_upstream() {
         "the space's webhook stays while the space is on"
     );
 
-    let (code, body) = rig
-        .server
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/spaces/{SPACE}/users/bob?purge=true"),
-            None,
-        )
-        .await;
-    assert_eq!(code, StatusCode::OK, "{body}");
+    deactivate(&rig, "bob", true).await;
     rig.until("bob", "bob's subscription is gone upstream", || {
         subscriptions(&rig).is_empty()
     })
@@ -193,15 +201,7 @@ async fn deleting_a_space_removes_its_webhook_with_the_credentials_it_kept() {
         count: Some(1000),
         skip: 0,
     });
-    let (code, body) = rig
-        .server
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/spaces/{SPACE}/users/ann"),
-            None,
-        )
-        .await;
-    assert_eq!(code, StatusCode::OK, "{body}");
+    deactivate(&rig, "ann", false).await;
     rig.until("ann", "ann's subscription is gone upstream", || {
         subscriptions(&rig).is_empty()
     })
@@ -244,26 +244,9 @@ async fn deleting_a_space_removes_its_webhook_with_the_credentials_it_kept() {
 #[actix_web::test]
 async fn a_subscription_delete_that_fails_is_shown_and_retried_until_it_is_done() {
     let rig = registered(64, 1, &[("ann", ANN)]).await;
-    rig.world.graph().add_fault(FaultRule {
-        route: "subscriptions.delete".into(),
-        kind: FaultKind::Error {
-            status: 503,
-            retry_after_secs: None,
-        },
-        rate: 1.0,
-        count: Some(1000),
-        skip: 0,
-    });
+    graph_down(&rig, "subscriptions.delete");
     let started = std::time::Instant::now();
-    let (code, body) = rig
-        .server
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/spaces/{SPACE}/users/ann"),
-            None,
-        )
-        .await;
-    assert_eq!(code, StatusCode::OK, "{body}");
+    deactivate(&rig, "ann", false).await;
     assert!(
         started.elapsed() < std::time::Duration::from_secs(5),
         "the call does not wait on the failing upstream"
@@ -326,25 +309,8 @@ async fn a_folder_change_deletes_the_old_subscription_before_making_a_new_one() 
 async fn reactivating_a_purged_user_deletes_its_pending_old_subscription_first() {
     let rig = registered(66, 3600, &[("ann", ANN)]).await;
     let old = subscriptions(&rig);
-    rig.world.graph().add_fault(FaultRule {
-        route: "subscriptions.delete".into(),
-        kind: FaultKind::Error {
-            status: 503,
-            retry_after_secs: None,
-        },
-        rate: 1.0,
-        count: Some(1000),
-        skip: 0,
-    });
-    let (code, body) = rig
-        .server
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/spaces/{SPACE}/users/ann?purge=true"),
-            None,
-        )
-        .await;
-    assert_eq!(code, StatusCode::OK, "{body}");
+    graph_down(&rig, "subscriptions.delete");
+    deactivate(&rig, "ann", true).await;
     failed_removal(&rig, "ann").await;
     rig.world.graph().clear_faults();
 
@@ -366,6 +332,38 @@ async fn reactivating_a_purged_user_deletes_its_pending_old_subscription_first()
         subscriptions(&rig).len(),
         1,
         "the old subscription was deleted before the new one was made"
+    );
+    no_pending_removal(&rig, "ann").await;
+    rig.stop().await;
+}
+
+#[actix_web::test]
+async fn a_webhook_registered_with_older_options_is_replaced_and_deleted() {
+    let rig = registered(67, 1, &[("ann", ANN)]).await;
+    let old = webhooks(&rig)[0]["id"].as_str().expect("id").to_owned();
+    // As an older exsync left it: registered before the options had a version.
+    let Rig { world, server } = rig;
+    let server = server
+        .restart_after(|dir| {
+            let store = exsync::store::Store::open(dir, None).expect("store");
+            let space = exsync::ids::SpaceId::parse(SPACE).expect("space id");
+            let mut hook = store.space_hook(&space).expect("read").expect("stored");
+            hook.options_version = 0;
+            store.put_space_hook(&space, &hook).expect("write");
+            store.flush().expect("flush");
+        })
+        .await;
+    let rig = Rig { world, server };
+    rig.until("ann", "a new webhook replaced the old one", || {
+        let hooks = webhooks(&rig);
+        hooks.len() == 1 && hooks[0]["id"] != old.as_str()
+    })
+    .await;
+    let options = &webhooks(&rig)[0]["options"];
+    assert_eq!(
+        options["chunk_size"],
+        exsync::connectors::pipeliner::webhooks::WEBHOOK_CHUNK_SIZE,
+        "{options}"
     );
     no_pending_removal(&rig, "ann").await;
     rig.stop().await;

@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use exsync::connectors::graph::batch::MAX_RESENDS;
+use exsync::connectors::graph::mapping::INTENT_PROPERTY;
 use exsync::connectors::graph::models::{BatchRequest, DeltaItem, GraphContact};
 use exsync::connectors::graph::subscriptions::SubscriptionTarget;
 use exsync::connectors::graph::{GraphClient, GraphError};
 use exsync::sim::graph::{FaultKind, FaultPlan, FaultRule, SimSettings};
-use exsync::sync::mapping::graph::INTENT_PROPERTY;
 use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::json;

@@ -1,22 +1,23 @@
-//! Mapping, normalisation and snapshot-hash tests.
+//! The connectors' conversions between each upstream's JSON and the canonical contact,
+//! with the normalisation and snapshot hashes they feed.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::connectors::graph::mapping::{
+    from_graph, from_listed_graph, graph_create, graph_patch, INTENT_PROPERTY,
+};
 use crate::connectors::graph::models::ListedGraphContact;
+use crate::connectors::pipeliner::mapping::{
+    from_listed, listed_fields, pipeliner_create, pipeliner_patch,
+};
 use crate::connectors::pipeliner::ListedContact;
 use crate::sync::contact::{Contact, Field, FieldKey};
 use crate::sync::input::Presence;
-use crate::sync::mapping::graph::{
-    from_graph, from_listed_graph, graph_create, graph_patch, INTENT_PROPERTY,
-};
-use crate::sync::mapping::pipeliner::{
-    from_listed, listed_fields, pipeliner_create, pipeliner_field, pipeliner_patch,
-};
 use crate::sync::mapping::{
-    pipeliner_name, Change, CustomMapping, Mapping, MappingError, Read, ReadError,
+    pipeliner_field, pipeliner_name, Change, CustomMapping, Mapping, MappingError, Read, ReadError,
 };
 use crate::sync::normalize::{date_text, same};
 use crate::sync::snapshot::{contact_hash, Snapshot};

@@ -9,13 +9,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::body::{to_raw, Members};
-use super::{custom_value, Change, Mapping, MappingWarning, Present, Read, ReadError};
-use crate::connectors::graph::listed::ListedGraphContact;
+use super::listed::ListedGraphContact;
+use crate::connectors::body::{to_raw, Members};
 use crate::sync::contact::{
     Contact, Field, FieldKey, ADDRESS_PARTS, BUSINESS_PHONE_SLOTS, EMAIL_SLOTS, HOME_PHONE_SLOTS,
 };
 use crate::sync::input::{IntentId, Upsert};
+use crate::sync::mapping::{
+    custom_value, Change, Mapping, MappingWarning, Present, Read, ReadError,
+};
 use crate::sync::settings::Access;
 
 /// The single-value extended property that carries exsync's create intent on a contact.

@@ -8,11 +8,13 @@ use chrono::{DateTime, Utc};
 
 use serde_json::value::RawValue;
 
-use super::body::{to_raw, Members};
-use super::{custom_value, pipeliner_name, Change, CustomKind, Mapping, Present, Read, ReadError};
-use crate::connectors::pipeliner::listed::{ListedContact, Member, META_MEMBERS};
+use super::listed::{ListedContact, Member, META_MEMBERS};
+use crate::connectors::body::{to_raw, Members};
 use crate::sync::contact::{Contact, Field, FieldKey};
 use crate::sync::input::Upsert;
+use crate::sync::mapping::{
+    custom_value, pipeliner_name, Change, CustomKind, Mapping, Present, Read, ReadError,
+};
 use crate::sync::settings::Access;
 
 /// Reads one Pipeliner contact as listed. `user_client_id` is the user's Pipeliner Client
@@ -69,34 +71,6 @@ pub fn from_listed(
             intent: None,
         })),
         warnings,
-    })
-}
-
-/// The standard field whose Pipeliner api name is `name` (the inverse of
-/// [`pipeliner_name`]).
-pub fn pipeliner_field(name: &str) -> Option<Field> {
-    Some(match name {
-        "first_name" => Field::GivenName,
-        "middle_name" => Field::MiddleName,
-        "last_name" => Field::Surname,
-        "title" => Field::Title,
-        "position" => Field::JobTitle,
-        "quick_account_name" => Field::Company,
-        "email1" => Field::Email1,
-        "email2" => Field::Email2,
-        "email3" => Field::Email3,
-        "phone1" => Field::BusinessPhone,
-        "phone2" => Field::MobilePhone,
-        "phone3" => Field::HomePhone,
-        "phone4" => Field::BusinessPhone2,
-        "phone5" => Field::HomePhone2,
-        "address" => Field::Street,
-        "city" => Field::City,
-        "state_province" => Field::State,
-        "zip_code" => Field::PostalCode,
-        "country" => Field::Country,
-        "comments" => Field::Notes,
-        _ => return None,
     })
 }
 
