@@ -196,3 +196,25 @@ fn warn_about_plain_public_url(public_url: Option<&str>) {
         );
     }
 }
+
+/// Why exsync cannot listen on `address`, and, when another process has it, how to choose
+/// another: `set` writes the setting for an address (`--bind 127.0.0.1:8081`).
+pub fn bind_failed(
+    address: std::net::SocketAddr,
+    error: &std::io::Error,
+    set: &dyn Fn(std::net::SocketAddr) -> String,
+) -> String {
+    let mut message = format!("cannot listen on {address}: {error}");
+    if error.kind() == std::io::ErrorKind::AddrInUse {
+        let (mut other, mut any) = (address, address);
+        other.set_port(address.port().checked_add(1).unwrap_or(1024));
+        any.set_port(0);
+        message.push_str(&format!(
+            ". Another program (perhaps another exsync) listens there; choose another \
+             address, e.g. {}, or {} for any free port",
+            set(other),
+            set(any)
+        ));
+    }
+    message
+}

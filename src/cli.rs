@@ -171,28 +171,6 @@ fn sim(graph_bind: SocketAddr, pipeliner_bind: SocketAddr, seed: u64) -> ExitCod
     }
 }
 
-/// Why exsync cannot listen on `address`, and, when another process has it, how to choose
-/// another: `set` writes the setting for an address (`--bind 127.0.0.1:8081`).
-pub fn bind_failed(
-    address: SocketAddr,
-    error: &std::io::Error,
-    set: &dyn Fn(SocketAddr) -> String,
-) -> String {
-    let mut message = format!("cannot listen on {address}: {error}");
-    if error.kind() == std::io::ErrorKind::AddrInUse {
-        let (mut other, mut any) = (address, address);
-        other.set_port(address.port().checked_add(1).unwrap_or(1024));
-        any.set_port(0);
-        message.push_str(&format!(
-            ". Another program (perhaps another exsync) listens there; choose another \
-             address, e.g. {}, or {} for any free port",
-            set(other),
-            set(any)
-        ));
-    }
-    message
-}
-
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("exsync: {message}");
     ExitCode::FAILURE
@@ -209,7 +187,7 @@ fn serve(file: Option<PathBuf>) -> ExitCode {
     let listener = match TcpListener::bind(config.bind) {
         Ok(listener) => listener,
         Err(e) => {
-            return fail(bind_failed(config.bind, &e, &|a| {
+            return fail(crate::app::bind_failed(config.bind, &e, &|a| {
                 format!("EXSYNC_BIND={a}")
             }))
         }
@@ -251,6 +229,7 @@ pub async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::bind_failed;
 
     #[test]
     fn a_taken_address_is_named_with_the_setting_to_change() {

@@ -39,7 +39,7 @@ impl RunningDemo {
     /// starts the simulators on free ports, seeds them, starts exsync and sets it up.
     pub async fn start(options: DemoOptions) -> Result<Self, DemoError> {
         let listener = TcpListener::bind(options.bind).map_err(|e| {
-            DemoError::Listen(crate::cli::bind_failed(options.bind, &e, &|a| {
+            DemoError::Listen(crate::app::bind_failed(options.bind, &e, &|a| {
                 format!("--bind {a}")
             }))
         })?;
