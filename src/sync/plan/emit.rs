@@ -173,10 +173,6 @@ impl Cx<'_> {
     /// Records resolved conflicts.
     pub(crate) fn emit_conflicts(&mut self, conflicts: Vec<FieldConflict>, ids: Ids<'_>) {
         for c in conflicts {
-            let shown = |v: &Option<String>| {
-                v.as_deref()
-                    .map_or("(empty)".to_owned(), |s| format!("{s:?}"))
-            };
             let message = format!(
                 "Conflict on {}: Exchange has {}, Pipeliner has {}; {} wins.",
                 c.field.label(),
@@ -184,16 +180,21 @@ impl Cx<'_> {
                 shown(&c.crm_value),
                 c.winner.label()
             );
-            self.journal(JournalKind::Conflict, None, ids, message);
-            self.out.conflicts.push(Conflict {
-                exchange_id: ids.exchange.map(str::to_owned),
-                crm_id: ids.crm.map(str::to_owned),
-                field: c.field,
-                exchange_value: c.exchange_value,
-                crm_value: c.crm_value,
-                winner: c.winner,
-            });
+            self.emit_conflict(c, ids, message);
         }
+    }
+
+    /// Records one settled conflict with its journal line.
+    pub(crate) fn emit_conflict(&mut self, c: FieldConflict, ids: Ids<'_>, message: String) {
+        self.journal(JournalKind::Conflict, None, ids, message);
+        self.out.conflicts.push(Conflict {
+            exchange_id: ids.exchange.map(str::to_owned),
+            crm_id: ids.crm.map(str::to_owned),
+            field: c.field,
+            exchange_value: c.exchange_value,
+            crm_value: c.crm_value,
+            winner: c.winner,
+        });
     }
 
     /// Reports a record that cannot be synced.
@@ -205,4 +206,11 @@ impl Cx<'_> {
             message,
         });
     }
+}
+
+/// A conflicting value as a journal line shows it: quoted, or `(empty)`.
+pub(crate) fn shown(value: &Option<String>) -> String {
+    value
+        .as_deref()
+        .map_or("(empty)".to_owned(), |s| format!("{s:?}"))
 }

@@ -3,7 +3,7 @@
 //! synced, two different values of such a field are settled by the written rule
 //! ([`Reconciliation::new_field_winner`]), and every decision on them is journaled.
 
-use super::emit::Ids;
+use super::emit::{shown, Ids};
 use super::merge::{FieldConflict, Merged};
 use super::Cx;
 use crate::sync::contact::Contact;
@@ -86,10 +86,6 @@ impl Cx<'_> {
                 .into_iter()
                 .partition(|c| keys.contains(&c.field));
         merged.conflicts = rest;
-        let shown = |v: &Option<String>| {
-            v.as_deref()
-                .map_or("(empty)".to_owned(), |s| format!("{s:?}"))
-        };
         for c in settled {
             let message = format!(
                 "New mapping {}: Exchange has {}, Pipeliner has {}; {}'s value is kept on both \
@@ -100,15 +96,7 @@ impl Cx<'_> {
                 shown(&c.crm_value),
                 c.winner.label()
             );
-            self.journal(JournalKind::Conflict, None, ids, message);
-            self.out.conflicts.push(Conflict {
-                exchange_id: ids.exchange.map(str::to_owned),
-                crm_id: ids.crm.map(str::to_owned),
-                field: c.field,
-                exchange_value: c.exchange_value,
-                crm_value: c.crm_value,
-                winner: c.winner,
-            });
+            self.emit_conflict(c, ids, message);
         }
         for (target, written) in [
             (Side::Crm, &merged.to_crm),

@@ -187,6 +187,25 @@ fn shared_world(rig: &Rig) -> String {
     shared
 }
 
+/// Adds the custom field `cf_department` to the Pipeliner space.
+fn add_department_field(rig: &Rig) {
+    rig.world
+        .crm()
+        .set_field(
+            PIPELINER_SPACE,
+            FieldSeed {
+                api_name: "cf_department".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+}
+
+/// The space's custom mappings with one mapping: Graph `department` ↔ `cf_department`.
+fn department_mapping() -> Value {
+    json!({ "custom": [{ "name": "department", "exchange": "department", "pipeliner": "cf_department" }] })
+}
+
 #[actix_web::test]
 async fn widening_and_narrowing_the_scope_back_and_forth_applies_to_every_contact() {
     let rig = Rig::without_ticks(71).await;
@@ -377,16 +396,7 @@ async fn a_sync_type_change_brings_in_what_the_new_direction_syncs() {
 async fn a_new_mapping_copies_existing_values_by_the_written_rule_and_a_removed_one_keeps_them() {
     let rig = Rig::without_ticks(74).await;
     let ann = rig.world.add_person(ANN);
-    rig.world
-        .crm()
-        .set_field(
-            PIPELINER_SPACE,
-            FieldSeed {
-                api_name: "cf_department".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    add_department_field(&rig);
     let crm_id = |email: &str| {
         rig.world
             .crm_contacts()
@@ -438,7 +448,7 @@ async fn a_new_mapping_copies_existing_values_by_the_written_rule_and_a_removed_
             .server
             .put(
                 &format!("/api/v1/spaces/{SPACE}/field-mappings"),
-                json!({ "custom": [{ "name": "department", "exchange": "department", "pipeliner": "cf_department" }] }),
+                department_mapping(),
             )
             .await;
         assert_eq!(status, 200, "{answer}");
@@ -693,16 +703,7 @@ async fn a_mapping_change_reaches_a_quiet_user_at_its_next_tick() {
     )
     .await;
     let ann = rig.world.add_person(ANN);
-    rig.world
-        .crm()
-        .set_field(
-            PIPELINER_SPACE,
-            FieldSeed {
-                api_name: "cf_department".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    add_department_field(&rig);
     rig.world
         .crm_create(json!({ "owner_id": ann, "last_name": "A",
         "email1": "a@example.com", "cf_department": "Sales" }));
@@ -727,7 +728,7 @@ async fn a_mapping_change_reaches_a_quiet_user_at_its_next_tick() {
         .server
         .put(
             &format!("/api/v1/spaces/{SPACE}/field-mappings"),
-            json!({ "custom": [{ "name": "department", "exchange": "department", "pipeliner": "cf_department" }] }),
+            department_mapping(),
         )
         .await;
     assert_eq!(status, 200, "{answer}");
