@@ -50,6 +50,11 @@ impl RunningDemo {
             Some(dir) => (dir.clone(), None),
             None => {
                 let temp = tempfile::tempdir()?;
+                // Private, as exsync wants its data directory.
+                std::fs::set_permissions(
+                    temp.path(),
+                    std::os::unix::fs::PermissionsExt::from_mode(0o700),
+                )?;
                 (temp.path().to_owned(), Some(temp))
             }
         };
