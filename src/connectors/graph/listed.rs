@@ -2,11 +2,14 @@
 //! straight from the answer's text into typed fields.
 //!
 //! A delta page carries a hundred rows of forty-odd members each, of which exsync reads
-//! the id, removal, change key, modification time, its intent property, the default
+//! the id, removal, change key, modification time, the default
 //! mapping's properties and the properties a custom mapping may name
 //! ([`GRAPH_CUSTOM_PROPERTIES`]). Those are read here in one pass without building a JSON
-//! object per row; the few nested ones (e-mail addresses, phones, the business address,
-//! extended properties) are small and read as JSON first. Every other member is skipped
+//! object per row; the few nested ones (e-mail addresses, phones, the business address)
+//! are small and read as JSON first. exsync's intent property is not among them: Graph
+//! returns extended properties only when `$expand` asks for them, which its contact
+//! delta does not take; cut-off creates are looked up by it instead
+//! (`engine::cycle::adopt`). Every other member is skipped
 //! in the parse, unallocated, and a member of an unexpected type reads as absent text.
 
 use std::fmt;
@@ -15,7 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::mapping::{scalar_field, ADDRESS_KEYS, INTENT_PROPERTY};
+use super::mapping::{scalar_field, ADDRESS_KEYS};
 use crate::connectors::members::{MemberName, Scalar};
 use crate::sync::contact::Field;
 use crate::sync::mapping::GRAPH_CUSTOM_PROPERTIES;
@@ -31,8 +34,6 @@ pub struct ListedGraphContact {
     pub change_key: Option<String>,
     /// `lastModifiedDateTime`, when it reads as a time.
     pub modified: Option<DateTime<Utc>>,
-    /// The value of exsync's intent property, when the row carries it.
-    pub intent: Option<String>,
     /// The scalar properties present, in the answer's order: each with its text, `None`
     /// for `null` or a value that is not text.
     pub scalars: Vec<(Field, Option<String>)>,
@@ -96,9 +97,6 @@ impl<'de> Visitor<'de> for RowVisitor {
                         .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
                         .map(|t| t.with_timezone(&Utc))
                 }
-                "singleValueExtendedProperties" => {
-                    row.intent = intent_of(&access.next_value()?);
-                }
                 "emailAddresses" => {
                     let entries: Value = access.next_value()?;
                     row.emails = Some(texts(&entries, |e| e.get("address")));
@@ -148,20 +146,6 @@ fn texts<'v>(array: &'v Value, entry: impl Fn(&'v Value) -> Option<&'v Value>) -
         .unwrap_or_default()
 }
 
-/// The value of exsync's intent property among the extended properties.
-fn intent_of(properties: &Value) -> Option<String> {
-    properties
-        .as_array()?
-        .iter()
-        .find(|p| {
-            p.get("id")
-                .and_then(Value::as_str)
-                .is_some_and(|id| id.eq_ignore_ascii_case(INTENT_PROPERTY))
-        })
-        .and_then(|p| p.get("value").and_then(Value::as_str))
-        .map(str::to_owned)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,18 +153,15 @@ mod tests {
 
     #[test]
     fn a_row_reads_into_its_members_and_skips_the_rest() {
-        let page = format!(
-            r#"[{{"@odata.etag":"W/\"ck1\"","id":"AAMk=","changeKey":"ck1",
+        let page = r#"[{"@odata.etag":"W/\"ck1\"","id":"AAMk=","changeKey":"ck1",
             "lastModifiedDateTime":"2026-01-01T10:00:00Z","displayName":"Ann Lee",
             "givenName":"Ann","middleName":null,"surname":"Lee","nickName":"Annie",
-            "emailAddresses":[{{"name":"Ann","address":"ann@x.io"}},{{"name":"no address"}},{{"address":" "}}],
+            "emailAddresses":[{"name":"Ann","address":"ann@x.io"},{"name":"no address"},{"address":" "}],
             "businessPhones":["1",2,"3"],"homePhones":null,
-            "businessAddress":{{"street":"Main 1","city":null,"zip":"x"}},
-            "homeAddress":{{"street":"unread"}},"parentFolderId":"f",
-            "singleValueExtendedProperties":[{{"id":"{}","value":"p:7"}}]}}]"#,
-            INTENT_PROPERTY.to_lowercase()
-        );
-        let rows: Vec<ListedGraphContact> = serde_json::from_str(&page).unwrap();
+            "businessAddress":{"street":"Main 1","city":null,"zip":"x"},
+            "homeAddress":{"street":"unread"},"parentFolderId":"f",
+            "singleValueExtendedProperties":[{"id":"x","value":"skipped"}]}]"#;
+        let rows: Vec<ListedGraphContact> = serde_json::from_str(page).unwrap();
         let row = &rows[0];
         assert_eq!(row.id.as_deref(), Some("AAMk="));
         assert!(!row.removed);
@@ -188,11 +169,6 @@ mod tests {
         assert_eq!(
             row.modified.map(|t| t.to_rfc3339()).as_deref(),
             Some("2026-01-01T10:00:00+00:00")
-        );
-        assert_eq!(
-            row.intent.as_deref(),
-            Some("p:7"),
-            "matched without regard to case"
         );
         assert_eq!(
             row.scalars,
@@ -227,7 +203,7 @@ mod tests {
         let odd: ListedGraphContact = serde_json::from_value(json!({
             "id": 5, "changeKey": ["x"], "lastModifiedDateTime": "yesterday",
             "givenName": { "text": "Ann" }, "emailAddresses": "ann@x.io",
-            "singleValueExtendedProperties": { "id": INTENT_PROPERTY }
+            "singleValueExtendedProperties": { "id": "x" }
         }))
         .unwrap();
         assert_eq!(odd.id, None);
@@ -235,7 +211,6 @@ mod tests {
         assert_eq!(odd.modified, None);
         assert_eq!(odd.scalars, [(Field::GivenName, None)]);
         assert_eq!(odd.emails.as_deref(), Some(&[][..]));
-        assert_eq!(odd.intent, None);
     }
 
     #[test]

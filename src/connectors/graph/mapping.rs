@@ -140,7 +140,7 @@ pub fn from_listed_graph(row: &ListedGraphContact, mapping: &Mapping) -> Result<
         version: row.change_key.clone(),
         modified: row.modified,
         access: Access::Owner,
-        intent: row.intent.clone().map(IntentId),
+        intent: None,
     };
     Ok(Read {
         change: Change::Upsert(Box::new(upsert)),

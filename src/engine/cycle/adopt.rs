@@ -45,15 +45,9 @@ pub async fn adopt_exchange(
     mapping: &Mapping,
     exchange: &mut SideChanges,
 ) -> Result<(), CycleError> {
-    let returned: HashSet<&str> = exchange
-        .upserts
-        .iter()
-        .filter_map(|u| u.intent.as_ref().map(|i| i.0.as_str()))
-        .collect();
     let wanted: Vec<String> = intents
         .iter()
         .filter(|i| i.target == Side::Exchange && maybe_sent(i, sends.below(Side::Exchange)))
-        .filter(|i| !returned.contains(i.id.0.as_str()))
         .map(|i| i.id.0.clone())
         .collect();
     if wanted.is_empty() {
