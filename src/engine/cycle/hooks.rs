@@ -194,9 +194,12 @@ impl SyncCycle {
             .on_store(move |st| st.space_hook(&id))
             .await
             .map_err(|e| e.message)?;
-        if stored.is_some_and(|h| is_current(&h, url)) {
+        if stored.as_ref().is_some_and(|h| is_current(h, url)) {
             return Ok(());
         }
+        let kept = stored.map(|h| h.webhook_id);
+        self.delete_unstored_webhooks(clients, url, kept.as_deref())
+            .await;
         let signature = uuid::Uuid::new_v4().to_string();
         let hook = clients
             .pipeliner
@@ -217,6 +220,37 @@ impl SyncCycle {
             options_version: WEBHOOK_OPTIONS_VERSION,
         };
         self.store_space_hook(clients, space, record).await
+    }
+
+    /// Deletes the space's webhooks that deliver to this space's exsync route (`url`,
+    /// under this or an earlier public URL) other than the stored one (`kept`): a
+    /// registration cut off between Pipeliner's answer and the store (a kill) left one
+    /// signed with a key nobody kept. Best effort: what fails now is listed again before
+    /// the next registration.
+    async fn delete_unstored_webhooks(
+        &self,
+        clients: &SpaceClients,
+        url: &str,
+        kept: Option<&str>,
+    ) {
+        let route = url
+            .rfind("/webhooks/pipeliner/")
+            .map_or(url, |at| &url[at..]);
+        let existing = match clients.pipeliner.webhooks().await {
+            Ok(existing) => existing,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list the space's Pipeliner webhooks");
+                return;
+            }
+        };
+        for hook in existing
+            .iter()
+            .filter(|h| h.url.ends_with(route) && Some(h.id.as_str()) != kept)
+        {
+            if let Err(e) = clients.pipeliner.delete_webhook(&hook.id).await {
+                tracing::warn!(error = %e, webhook = %hook.id, "cannot delete a webhook left by a cut-off registration");
+            }
+        }
     }
 }
 

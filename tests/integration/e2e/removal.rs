@@ -368,3 +368,27 @@ async fn a_webhook_registered_with_older_options_is_replaced_and_deleted() {
     no_pending_removal(&rig, "ann").await;
     rig.stop().await;
 }
+
+#[actix_web::test]
+async fn a_webhook_registered_but_never_stored_is_deleted_before_registering_again() {
+    let rig = registered(68, 1, &[("ann", ANN)]).await;
+    let left = webhooks(&rig)[0]["id"].as_str().expect("id").to_owned();
+    // As a kill between Pipeliner's answer and the store leaves it: registered upstream,
+    // unknown to exsync (here under the public URL of before the restart).
+    let Rig { world, server } = rig;
+    let server = server
+        .restart_after(|dir| {
+            let store = exsync::store::Store::open(dir, None).expect("store");
+            let space = exsync::ids::SpaceId::parse(SPACE).expect("space id");
+            assert!(store.remove_space_hook(&space).expect("remove"));
+            store.flush().expect("flush");
+        })
+        .await;
+    let rig = Rig { world, server };
+    rig.until("ann", "one webhook, registered anew", || {
+        let hooks = webhooks(&rig);
+        hooks.len() == 1 && hooks[0]["id"] != left.as_str()
+    })
+    .await;
+    rig.stop().await;
+}
